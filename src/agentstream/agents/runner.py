@@ -1,0 +1,120 @@
+"""Drive a Strands agent and turn its stream into our events.
+
+Strands' raw events carry the agent, OpenTelemetry spans, UUIDs and other objects that are not
+JSON; we never forward them. Text deltas become ``TextMessageChunk``; a finished assistant message
+yields one ``ToolCallChunk`` per tool use (arguments complete); the following user message yields a
+``ToolCallResult`` per tool result. The structured-output tool is not shown as a tool call: its
+value is the run's result.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+from pydantic import BaseModel
+
+from agentstream.protocol.events import Event, TextMessageChunk, ToolCallChunk, ToolCallResult
+
+logger = logging.getLogger(__name__)
+
+
+class AgentStream:
+    """One ``stream_async`` invocation, as our events; read ``result`` afterwards."""
+
+    def __init__(
+        self,
+        agent: Any,
+        prompt: Any,
+        *,
+        structured_output_model: type[BaseModel] | None = None,
+        cancel_signal: threading.Event | None = None,
+        message_prefix: str = "msg",
+    ) -> None:
+        """Prepare to run ``agent`` on ``prompt``."""
+        self.agent = agent
+        self.prompt = prompt
+        self.output_model = structured_output_model
+        self.cancel_signal = cancel_signal
+        self.result: Any = None
+        self.structured_output: BaseModel | None = None
+        self.stop_reason: str | None = None
+        self._prefix = message_prefix
+        self._messages = 0
+        self._tool_names: dict[str, str] = {}
+
+    @property
+    def _message_id(self) -> str:
+        return f"{self._prefix}-{self._messages}"
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Our events, in order, until the agent stops."""
+        kwargs: dict[str, Any] = {}
+        if self.output_model is not None:
+            kwargs["structured_output_model"] = self.output_model
+        if self.cancel_signal is not None:
+            kwargs["cancel_signal"] = self.cancel_signal
+        async for raw in self.agent.stream_async(self.prompt, **kwargs):
+            for event in self._translate(raw):
+                yield event
+
+    def _translate(self, raw: dict[str, Any]) -> list[Event]:
+        if "data" in raw and isinstance(raw["data"], str):
+            return [TextMessageChunk(delta=raw["data"], message_id=self._message_id)] if raw["data"] else []
+        if "message" in raw and isinstance(raw["message"], dict):
+            return self._from_message(raw["message"])
+        if "structured_output" in raw and isinstance(raw["structured_output"], BaseModel):
+            self.structured_output = raw["structured_output"]
+        elif "result" in raw:
+            self.result = raw["result"]
+            self.stop_reason = str(getattr(self.result, "stop_reason", "") or "")
+            output = getattr(self.result, "structured_output", None)
+            if isinstance(output, BaseModel):
+                self.structured_output = output
+        return []
+
+    def _from_message(self, message: dict[str, Any]) -> list[Event]:
+        events: list[Event] = []
+        role = message.get("role")
+        for block in message.get("content") or []:
+            if role == "assistant" and "toolUse" in block:
+                events.extend(self._tool_use(block["toolUse"]))
+            elif role == "user" and "toolResult" in block:
+                events.extend(self._tool_result(block["toolResult"]))
+        if role == "assistant":
+            self._messages += 1
+        return events
+
+    def _is_output_tool(self, name: str) -> bool:
+        return self.output_model is not None and name == self.output_model.__name__
+
+    def _tool_use(self, use: dict[str, Any]) -> list[Event]:
+        call_id, name = str(use.get("toolUseId", "")), str(use.get("name", ""))
+        self._tool_names[call_id] = name
+        if self._is_output_tool(name):
+            return []
+        return [ToolCallChunk(tool_call_id=call_id, tool_call_name=name,
+                              delta=json.dumps(use.get("input") or {}),
+                              parent_message_id=self._message_id)]
+
+    def _tool_result(self, result: dict[str, Any]) -> list[Event]:
+        call_id = str(result.get("toolUseId", ""))
+        name = self._tool_names.get(call_id, "")
+        if self._is_output_tool(name):
+            return []
+        return [ToolCallResult(tool_call_id=call_id, tool_call_name=name,
+                               content=_result_text(result.get("content")),
+                               status=str(result.get("status", "success")))]
+
+
+def _result_text(content: Any) -> str:
+    parts = []
+    for item in content or []:
+        if isinstance(item, dict) and "text" in item:
+            parts.append(str(item["text"]))
+        elif isinstance(item, dict) and "json" in item:
+            parts.append(json.dumps(item["json"]))
+    return "".join(parts)

@@ -1,0 +1,287 @@
+"""The ASGI app: the ``/ws`` WebSocket API with API Gateway semantics, pages and health.
+
+Each message is routed by its ``action``. A message that is not JSON, has no known action or fails
+validation gets an error frame naming the problem, and the socket stays usable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from agentstream.gateway.connections import Connection
+from agentstream.gateway.context import RouteContext
+from agentstream.gateway.routes import AgentApp
+from agentstream.gateway.routes import Route as AppRoute
+from agentstream.gateway.settings import Settings
+from agentstream.protocol.codec import DecodeError, loads
+from agentstream.protocol.dialects import UnknownDialect, get_dialect
+from agentstream.runs.log import LogGap
+from agentstream.runs.registry import RunRegistry
+from agentstream.runs.run import Run
+
+logger = logging.getLogger(__name__)
+
+WEB_STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
+
+
+class BadMessage(ValueError):
+    """A client message the gateway cannot act on; ``code`` goes in the error frame."""
+
+    def __init__(self, message: str, code: str = "bad_request") -> None:
+        """Say what is wrong."""
+        super().__init__(message)
+        self.code = code
+
+
+def validation_message(exc: ValidationError) -> str:
+    """One line naming each field that failed and why."""
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "message"
+        parts.append(f"{where}: {err['msg']}")
+    return "invalid request: " + "; ".join(parts)
+
+
+class Gateway:
+    """Holds the app, its settings, the live runs and connections."""
+
+    def __init__(self, app: AgentApp, settings: Settings) -> None:
+        """Serve ``app`` with ``settings``."""
+        self.app = app
+        self.settings = settings
+        self.runs = RunRegistry(detach_grace=settings.detach_grace_s)
+        self.connections: dict[str, Connection] = {}
+        self.services: dict[str, Any] = {}
+
+    # -- WebSocket ------------------------------------------------------------------------------
+
+    async def websocket(self, ws: WebSocket) -> None:
+        """Serve one socket from ``$connect`` to ``$disconnect``."""
+        try:
+            dialect = get_dialect(self._dialect_name(ws))
+        except UnknownDialect as exc:
+            await ws.close(code=1008, reason=str(exc)[:120])
+            return
+        subprotocol = dialect.name if dialect.name in _offered(ws) else None
+        await ws.accept(subprotocol=subprotocol)
+        user = ws.query_params.get("user") or "anonymous"
+        conn = Connection(ws, user=user, dialect=dialect, queue_size=self.settings.send_queue_frames)
+        conn.start()
+        self.connections[conn.id] = conn
+        ctx = self._context(conn)
+        logger.info("conn=%s user=%s dialect=%s | connected", conn.id, user, dialect.name)
+        try:
+            for hook in self.app.on_connect:
+                await hook(ctx)
+            await self._receive_loop(ws, conn)
+        finally:
+            await self._disconnect(conn, ctx)
+
+    def _dialect_name(self, ws: WebSocket) -> str:
+        wanted = ws.query_params.get("dialect")
+        if wanted:
+            return wanted
+        for offered in _offered(ws):
+            with contextlib.suppress(UnknownDialect):
+                return get_dialect(offered).name
+        return self.app.dialect
+
+    async def _receive_loop(self, ws: WebSocket, conn: Connection) -> None:
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            raw = message.get("text")
+            if raw is None:
+                raw = message.get("bytes") or b""
+            try:
+                await self.handle(conn, raw)
+            except BadMessage as exc:
+                conn.error(str(exc), exc.code)
+            except Exception as exc:  # a handler bug must not take the socket down with it
+                logger.exception("conn=%s | handler failed", conn.id)
+                conn.error(f"internal error: {type(exc).__name__}", "internal_error")
+
+    async def _disconnect(self, conn: Connection, ctx: RouteContext) -> None:
+        self.connections.pop(conn.id, None)
+        for run_id in conn.runs:
+            run = self.runs.get(run_id, conn.user)
+            if run is not None:
+                run.unsubscribe(conn)
+                self.runs.detached(run)
+        for hook in self.app.on_disconnect:
+            try:
+                await hook(ctx)
+            except Exception:
+                logger.exception("conn=%s | $disconnect hook failed", conn.id)
+        await conn.stop()
+        logger.info("conn=%s | disconnected", conn.id)
+
+    # -- messages -------------------------------------------------------------------------------
+
+    async def handle(self, conn: Connection, raw: str | bytes) -> None:
+        """Route one client message."""
+        size = len(raw.encode() if isinstance(raw, str) else raw)
+        if size > self.settings.max_message_bytes:
+            raise BadMessage(
+                f"message too large: {size} bytes (limit {self.settings.max_message_bytes})",
+                "message_too_large",
+            )
+        try:
+            body = loads(raw)
+        except DecodeError as exc:
+            raise BadMessage(str(exc), "invalid_json") from None
+        if not isinstance(body, dict):
+            raise BadMessage("a message must be a JSON object with an 'action' field")
+        action = body.get("action")
+        if action == "cancel":
+            self._cancel(conn, body)
+        elif action == "resume":
+            self._resume(conn, body)
+        elif action == "ping":
+            conn.send({"type": "pong", "requestId": body.get("requestId")})
+        else:
+            await self._route(conn, action, body)
+
+    def _selected(self, action: object) -> AppRoute:
+        route = self.app.select(action)
+        if route is None:
+            known = ", ".join(self.app.actions)
+            if action is None:
+                raise BadMessage(f"missing 'action' (one of: {known})", "unknown_action")
+            raise BadMessage(f"unknown action {action!r} (one of: {known})", "unknown_action")
+        return route
+
+    async def _route(self, conn: Connection, action: object, body: dict[str, Any]) -> None:
+        route = self._selected(action)
+        fields = {k: v for k, v in body.items() if k not in ("action", "requestId")}
+        try:
+            request = route.request.model_validate(fields)
+        except ValidationError as exc:
+            raise BadMessage(validation_message(exc), "invalid_request") from None
+        request_id = body.get("requestId")
+        ctx = self._context(conn)
+        if not route.streams:
+            reply = await route.handler(request, ctx)  # type: ignore[misc]
+            conn.send({"type": f"{route.action}_result", "requestId": request_id, **(reply or {})})
+            return
+        self.start_run(conn, route, request, ctx, request_id)
+
+    def start_run(
+        self,
+        conn: Connection,
+        route: AppRoute,
+        request: Any,
+        ctx: RouteContext,
+        request_id: object = None,
+    ) -> Run:
+        """Start a run for ``request`` and stream it to ``conn``."""
+        run = Run(owner=conn.user, app=self.app.name, log_capacity=self.settings.log_capacity)
+        ctx.run = run
+        self.runs.add(run)
+        conn.runs.add(run.id)
+        run.subscribe(conn)
+        started_with = {"action": route.action, "requestId": request_id,
+                        **request.model_dump(mode="json")}
+        logger.info("conn=%s run=%s action=%s | run started", conn.id, run.id, route.action)
+
+        def produce(run: Run) -> AsyncIterator[Any]:
+            return route.handler(request, ctx)  # type: ignore[return-value]
+
+        run.start(produce, input=started_with)
+        return run
+
+    def _run_for(self, conn: Connection, body: dict[str, Any]) -> tuple[str, Run | None]:
+        run_id = body.get("runId")
+        if not isinstance(run_id, str) or not run_id:
+            raise BadMessage(f"{body.get('action')}: 'runId' must be a non-empty string")
+        return run_id, self.runs.get(run_id, conn.user)
+
+    def _cancel(self, conn: Connection, body: dict[str, Any]) -> None:
+        run_id, run = self._run_for(conn, body)
+        if run is None:
+            conn.send({"type": "cancel", "runId": run_id, "state": "unknown",
+                       "message": "no such run"})
+            return
+        accepted = run.cancel()
+        conn.send({"type": "cancel", "runId": run_id,
+                   "state": "cancelling" if accepted else run.state.value,
+                   "message": "cancelling" if accepted else f"run already {run.state.value}"})
+
+    def _resume(self, conn: Connection, body: dict[str, Any]) -> None:
+        run_id, run = self._run_for(conn, body)
+        last_seq = body.get("lastSeq", 0)
+        if not isinstance(last_seq, int) or last_seq < 0:
+            raise BadMessage("resume: 'lastSeq' must be a non-negative integer")
+        if run is None:
+            conn.send({"type": "resume", "runId": run_id, "state": "unknown", "lastSeq": last_seq})
+            return
+        state = run.state.value
+        # Send the answer first; subscribe() then replays and attaches in one synchronous step.
+        conn.send({"type": "resume", "runId": run_id, "state": state, "lastSeq": last_seq})
+        try:
+            run.subscribe(conn, after_seq=last_seq)
+        except LogGap as exc:
+            conn.send({"type": "resume", "runId": run_id, "state": "expired", "message": str(exc)})
+            return
+        conn.runs.add(run.id)
+        self.runs.attached(run)
+
+    def _context(self, conn: Connection) -> RouteContext:
+        return RouteContext(connection_id=conn.id, user=conn.user, settings=self.settings,
+                            services=self.services)
+
+    # -- HTTP -----------------------------------------------------------------------------------
+
+    async def index(self, request: Request) -> Response:
+        """The app's page."""
+        if self.app.static_dir is not None and (self.app.static_dir / "index.html").is_file():
+            return FileResponse(self.app.static_dir / "index.html")
+        return PlainTextResponse(f"{self.app.name}: WebSocket API at /ws\n")
+
+    async def healthz(self, request: Request) -> Response:
+        """Liveness and a few gauges."""
+        return JSONResponse({"status": "ok", "app": self.app.name, "model": self.settings.model,
+                             "connections": len(self.connections),
+                             "activeRuns": len(self.runs.active())})
+
+
+def _offered(ws: WebSocket) -> list[str]:
+    header = ws.headers.get("sec-websocket-protocol", "")
+    return [p.strip() for p in header.split(",") if p.strip()]
+
+
+def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
+    """The ASGI application serving ``app``."""
+    gateway = Gateway(app, settings or Settings())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await gateway.runs.cancel_all()
+
+    routes: list[Any] = [
+        Route("/", gateway.index),
+        Route("/healthz", gateway.healthz),
+        WebSocketRoute("/ws", gateway.websocket),
+        *app.http_routes,
+    ]
+    if WEB_STATIC.is_dir():
+        routes.append(Mount("/static", StaticFiles(directory=WEB_STATIC), name="static"))
+    if app.static_dir is not None and app.static_dir.is_dir():
+        routes.append(Mount("/app", StaticFiles(directory=app.static_dir), name="app"))
+    asgi = Starlette(routes=routes, lifespan=lifespan)
+    asgi.state.gateway = gateway
+    return asgi

@@ -1,0 +1,25 @@
+"""Server settings, from CLI flags or ``AGENTSTREAM_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+@dataclass
+class Settings:
+    """Knobs of one gateway process."""
+
+    model: str = field(default_factory=lambda: os.environ.get("AGENTSTREAM_MODEL", "local"))
+    store: str | None = field(default_factory=lambda: os.environ.get("AGENTSTREAM_STORE"))
+    # API Gateway refuses WebSocket messages over 128 KB; refusing them here too keeps apps portable.
+    max_message_bytes: int = 128 * 1024
+    # Frames waiting for one slow client; past this it is closed with 1013 (try again later).
+    send_queue_frames: int = 4096
+    detach_grace_s: float = field(default_factory=lambda: _env_float("AGENTSTREAM_DETACH_GRACE", 60))
+    log_capacity: int = 10_000

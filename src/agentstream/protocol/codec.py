@@ -1,0 +1,87 @@
+"""Encode events to JSON and back: the canonical (``agentstream``) wire shape.
+
+The canonical frame is AG-UI-like: ``type`` in SCREAMING_SNAKE_CASE and camelCase fields, plus
+``runId``, ``seq`` and ``ts``. Decoding is strict: unknown types or fields raise ``DecodeError``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import cache
+from typing import Any
+
+import orjson
+
+from agentstream.protocol.events import EVENT_TYPES, Event
+
+
+class DecodeError(ValueError):
+    """A frame is not valid JSON or not a known event."""
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+@cache
+def _fields(cls: type[Event]) -> tuple[tuple[str, str], ...]:
+    return tuple((f.name, _camel(f.name)) for f in dataclasses.fields(cls))
+
+
+@cache
+def _snake(cls: type[Event]) -> dict[str, str]:
+    return {camel: snake for snake, camel in _fields(cls)}
+
+
+def to_dict(event: Event) -> dict[str, Any]:
+    """The canonical JSON object for ``event``."""
+    frame: dict[str, Any] = {"type": event.type}
+    for snake, camel in _fields(type(event)):
+        frame[camel] = getattr(event, snake)
+    return frame
+
+
+def from_dict(frame: dict[str, Any]) -> Event:
+    """Rebuild an event from its canonical JSON object."""
+    cls = EVENT_TYPES.get(frame.get("type", ""))
+    if cls is None:
+        raise DecodeError(f"unknown event type: {frame.get('type')!r}")
+    names = _snake(cls)
+    kwargs: dict[str, Any] = {}
+    for key, value in frame.items():
+        if key == "type":
+            continue
+        if key not in names:
+            raise DecodeError(f"{cls.type} has no field {key!r}")
+        kwargs[names[key]] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise DecodeError(f"{cls.type}: {exc}") from exc
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON text (orjson; ~10x faster than the stdlib on small frames)."""
+    return orjson.dumps(obj).decode()
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse JSON text, raising ``DecodeError`` with the parser's reason."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError(f"not valid JSON: {exc}") from exc
+
+
+def encode(event: Event) -> str:
+    """The canonical JSON text for ``event``."""
+    return dumps(to_dict(event))
+
+
+def decode(text: str | bytes) -> Event:
+    """Parse canonical JSON text into an event."""
+    frame = loads(text)
+    if not isinstance(frame, dict):
+        raise DecodeError("an event must be a JSON object")
+    return from_dict(frame)

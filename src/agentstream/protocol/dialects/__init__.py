@@ -1,0 +1,57 @@
+"""Wire formats rendered from the canonical event model.
+
+A dialect turns each canonical event into exactly one JSON object (a frame) and renders errors that
+belong to no run (a bad frame from the client). Dialects are pure and stateless, so a replayed log
+renders to the very frames a live client saw.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from agentstream.protocol.events import Event
+
+
+class Dialect(Protocol):
+    """One wire format."""
+
+    name: str
+
+    def render(self, event: Event) -> dict[str, Any]:
+        """The frame for ``event``."""
+        ...
+
+    def render_error(self, message: str, code: str, **extra: Any) -> dict[str, Any]:
+        """A frame for an error that belongs to no run (or to a run that never started)."""
+        ...
+
+
+class UnknownDialect(LookupError):
+    """No dialect has the requested name."""
+
+
+_REGISTRY: dict[str, Dialect] = {}
+
+
+def register(dialect: Dialect) -> Dialect:
+    """Make ``dialect`` available by name (apps that bring their own wire format call this)."""
+    _REGISTRY[dialect.name] = dialect
+    return dialect
+
+
+def get_dialect(name: str) -> Dialect:
+    """The dialect called ``name``."""
+    # Imported here so the built-in dialects register themselves on first use.
+    from agentstream.protocol.dialects import agentstream, calledit  # noqa: F401
+
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise UnknownDialect(f"unknown dialect {name!r}; known: {known}") from None
+
+
+def names() -> list[str]:
+    """Names of the registered dialects."""
+    get_dialect("agentstream")
+    return sorted(_REGISTRY)

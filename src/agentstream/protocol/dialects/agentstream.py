@@ -1,0 +1,26 @@
+"""The canonical dialect: AG-UI-shaped events with ``runId``, ``seq`` and ``ts``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentstream.protocol.codec import to_dict
+from agentstream.protocol.dialects import register
+from agentstream.protocol.events import Event
+
+
+class AgentstreamDialect:
+    """Frames are :func:`agentstream.protocol.codec.to_dict` of each event."""
+
+    name = "agentstream"
+
+    def render(self, event: Event) -> dict[str, Any]:
+        """The canonical frame."""
+        return to_dict(event)
+
+    def render_error(self, message: str, code: str, **extra: Any) -> dict[str, Any]:
+        """A ``RUN_ERROR`` with no run."""
+        return {"type": "RUN_ERROR", "message": message, "code": code, **extra}
+
+
+DIALECT = register(AgentstreamDialect())

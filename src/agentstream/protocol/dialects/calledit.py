@@ -1,0 +1,86 @@
+"""The CalledIt seed's wire format, so the seed's own clients work unchanged.
+
+The seed's client dispatches on ``type``: ``text`` (``content``), ``tool`` (``name``, ``input``),
+``status`` (``status``), ``complete`` (``content``: the prediction record) and ``error``
+(``message``). Canonical events the seed never had render as ``status`` frames or as new types that
+the seed's client ignores, so every event still yields one frame and ``seq`` stays gap-free.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from agentstream.protocol.dialects import register
+from agentstream.protocol.events import (
+    Custom,
+    Event,
+    RunError,
+    RunFinished,
+    RunStarted,
+    StateDelta,
+    StateSnapshot,
+    StepFinished,
+    StepStarted,
+    TextMessageChunk,
+    ToolCallChunk,
+    ToolCallResult,
+)
+
+
+def _tool_input(arguments: str) -> Any:
+    try:
+        return orjson.loads(arguments) if arguments else {}
+    except orjson.JSONDecodeError:
+        return arguments
+
+
+def _body(event: Event) -> dict[str, Any]:
+    match event:
+        case TextMessageChunk(delta=delta):
+            return {"type": "text", "content": delta}
+        case ToolCallChunk(tool_call_id=call_id, tool_call_name=name, delta=arguments):
+            return {"type": "tool", "name": name, "input": _tool_input(arguments), "id": call_id}
+        case ToolCallResult(tool_call_id=call_id, tool_call_name=name, content=content, status=s):
+            return {"type": "tool_result", "id": call_id, "name": name, "content": content,
+                    "status": s}
+        case RunFinished(result=result):
+            return {"type": "complete", "content": result}
+        case RunError(message=message, code=code):
+            return {"type": "error", "message": message, "code": code}
+        case RunStarted():
+            return {"type": "status", "status": "started"}
+        case StepStarted(step_name=step):
+            return {"type": "status", "status": "step_started", "step": step}
+        case StepFinished(step_name=step):
+            return {"type": "status", "status": "step_finished", "step": step}
+        case Custom(name="status", value=value):
+            return {"type": "status", "status": value}
+        case Custom(name=name, value=value):
+            return {"type": name, "value": value}
+        case StateSnapshot(snapshot=snapshot):
+            return {"type": "state", "snapshot": snapshot}
+        case StateDelta(delta=delta):
+            return {"type": "state_delta", "delta": delta}
+    return {"type": "status", "status": event.type.lower()}
+
+
+class CalledItDialect:
+    """Seed frames plus ``runId`` and ``seq``."""
+
+    name = "calledit"
+
+    def render(self, event: Event) -> dict[str, Any]:
+        """The seed frame for ``event``."""
+        frame = _body(event)
+        frame["runId"] = event.run_id
+        frame["seq"] = event.seq
+        return frame
+
+    def render_error(self, message: str, code: str, **extra: Any) -> dict[str, Any]:
+        """``{"type":"error","message":…}`` as the seed's client expects."""
+        return {"type": "error", "message": message, "code": code, **extra}
+
+
+DIALECT = register(CalledItDialect())

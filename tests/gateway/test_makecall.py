@@ -1,0 +1,101 @@
+"""End to end over a real WebSocket: the gateway, a run, the CalledIt agent and its dialect."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import websockets
+
+from agentstream.apps.calledit.schemas import PredictionRecord
+from tests.conftest import LiveServer, recv_json, recv_run
+
+PROMPT = "The S&P 500 will reach 6000 points by March 2025"
+
+
+def makecall(prompt: str = PROMPT, **extra: object) -> str:
+    return json.dumps({"action": "makecall", "prompt": prompt, "timezone": "America/New_York",
+                       **extra})
+
+
+async def test_makecall_streams_tools_text_then_a_valid_record(
+    calledit_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """makecall yields tool frames, text frames, then complete with a valid record, seq 1..n."""
+    monkeypatch.setenv("AGENTSTREAM_NOW", "2025-01-15T10:00:00")
+    async with websockets.connect(calledit_server.ws) as ws:
+        await ws.send(makecall())
+        frames = await recv_run(ws)
+    types = [f["type"] for f in frames]
+    assert types[0] == "status" and frames[0]["status"] == "started"
+    assert types[-1] == "complete"
+    tools = [f for f in frames if f["type"] == "tool"]
+    assert [t["name"] for t in tools] == ["current_time", "parse_relative_date"]
+    assert tools[0]["input"] == {"timezone": "America/New_York"}
+    assert types.index("text") < types.index("tool") < types.index("complete")
+    assert len([t for t in types if t == "text"]) > 3
+    assert "status" in types[types.index("tool"):]
+    assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))
+    assert len({f["runId"] for f in frames}) == 1
+    record = PredictionRecord.model_validate(frames[-1]["content"])
+    assert record.verification_date == "2025-03-31"
+    assert record.initial_status == "pending"
+
+
+@pytest.mark.parametrize(
+    ("message", "code", "mentions"),
+    [
+        ("this is not json", "invalid_json", "JSON"),
+        ('["a", "list"]', "bad_request", "JSON object"),
+        ('{"prompt": "no action"}', "unknown_action", "missing 'action'"),
+        ('{"action": "fly", "prompt": "x"}', "unknown_action", "'fly'"),
+        ('{"action": "makecall"}', "invalid_request", "prompt"),
+        ('{"action": "makecall", "prompt": ""}', "invalid_request", "prompt"),
+        ('{"action": "makecall", "prompt": "x", "timezone": "Mars/Base"}', "invalid_request",
+         "timezone"),
+        (makecall("x" * 200_000), "message_too_large", "too large"),
+        ('{"action": "cancel"}', "bad_request", "runId"),
+    ],
+)
+async def test_bad_frames_get_an_error_and_the_socket_keeps_working(
+    calledit_server: LiveServer, message: str, code: str, mentions: str
+) -> None:
+    """A bad frame gets an error frame naming the problem; the next makecall still completes."""
+    async with websockets.connect(calledit_server.ws, max_size=None) as ws:
+        await ws.send(message)
+        error = await recv_json(ws)
+        assert error["type"] == "error"
+        assert error["code"] == code
+        assert mentions in error["message"]
+        await ws.send(makecall("It will snow in London on Christmas Day 2025"))
+        frames = await recv_run(ws)
+        assert frames[-1]["type"] == "complete"
+
+
+async def test_prompt_over_the_field_limit_names_the_field(calledit_server: LiveServer) -> None:
+    """A prompt longer than the field allows (but under the frame limit) names 'prompt'."""
+    async with websockets.connect(calledit_server.ws) as ws:
+        await ws.send(makecall("y" * 5000))
+        error = await recv_json(ws)
+    assert error["code"] == "invalid_request"
+    assert "prompt" in error["message"] and "2000" in error["message"]
+
+
+async def test_agentstream_dialect_by_query(calledit_server: LiveServer) -> None:
+    """?dialect=agentstream gives canonical AG-UI-shaped frames with gap-free seq."""
+    async with websockets.connect(calledit_server.ws + "?dialect=agentstream") as ws:
+        await ws.send(makecall())
+        frames = await recv_run(ws)
+    assert frames[0]["type"] == "RUN_STARTED"
+    assert frames[-1]["type"] == "RUN_FINISHED"
+    assert {"TOOL_CALL_CHUNK", "TOOL_CALL_RESULT", "TEXT_MESSAGE_CHUNK"} <= {f["type"] for f in frames}
+    assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))
+
+
+async def test_unknown_dialect_is_refused_with_a_reason(calledit_server: LiveServer) -> None:
+    """An unknown ?dialect closes the handshake with 1008 and says why."""
+    async with websockets.connect(calledit_server.ws + "?dialect=klingon") as ws:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert "klingon" in closed.value.rcvd.reason
