@@ -72,6 +72,8 @@ class Gateway:
         try:
             dialect = get_dialect(self._dialect_name(ws))
         except UnknownDialect as exc:
+            # Accept first: a close before accepting is an HTTP 403 with no reason for the client.
+            await ws.accept()
             await ws.close(code=1008, reason=str(exc)[:120])
             return
         subprotocol = dialect.name if dialect.name in _offered(ws) else None

@@ -49,8 +49,11 @@ def _body(event: Event) -> dict[str, Any]:
             return {"type": "complete", "content": result}
         case RunError(message=message, code=code):
             return {"type": "error", "message": message, "code": code}
-        case RunStarted():
-            return {"type": "status", "status": "started"}
+        case RunStarted(input=started_with):
+            frame: dict[str, Any] = {"type": "status", "status": "started"}
+            if isinstance(started_with, dict) and started_with.get("requestId") is not None:
+                frame["requestId"] = started_with["requestId"]
+            return frame
         case StepStarted(step_name=step):
             return {"type": "status", "status": "step_started", "step": step}
         case StepFinished(step_name=step):
