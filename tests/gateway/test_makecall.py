@@ -99,3 +99,20 @@ async def test_unknown_dialect_is_refused_with_a_reason(calledit_server: LiveSer
             await ws.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
     assert "klingon" in closed.value.rcvd.reason
+
+
+async def test_plain_http_invoke_answers_the_final_frame(
+    calledit_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """POST /api/invoke runs the action and answers with the run's last frame."""
+    import httpx
+
+    monkeypatch.setenv("AGENTSTREAM_NOW", "2025-01-15T10:00:00")
+    async with httpx.AsyncClient(base_url=calledit_server.http, timeout=30) as client:
+        good = await client.post("/api/invoke", content=makecall())
+        bad = await client.post("/api/invoke", content='{"action": "makecall"}')
+        junk = await client.post("/api/invoke", content="nope")
+    assert good.status_code == 200 and good.json()["type"] == "complete"
+    assert good.json()["content"]["verification_date"] == "2025-03-31"
+    assert bad.status_code == 422 and "prompt" in bad.json()["message"]
+    assert junk.status_code == 400 and junk.json()["code"] == "invalid_json"

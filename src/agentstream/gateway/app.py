@@ -253,11 +253,66 @@ class Gateway:
             return FileResponse(self.app.static_dir / "index.html")
         return PlainTextResponse(f"{self.app.name}: WebSocket API at /ws\n")
 
+    async def invoke(self, request: Request) -> Response:
+        """Plain HTTP for callers that cannot stream: run an action and answer its last frame.
+
+        The body is the same JSON a WebSocket client would send; ``?user=`` and ``?dialect=``
+        work as on ``/ws``. The answer is the run's terminal frame in that dialect (HTTP 200 when
+        it finished, 422 for a bad request, 500 when the run failed).
+        """
+        user = request.query_params.get("user") or request.headers.get("x-user") or "anonymous"
+        try:
+            dialect = get_dialect(request.query_params.get("dialect") or self.app.dialect)
+        except UnknownDialect as exc:
+            return JSONResponse({"type": "error", "message": str(exc), "code": "bad_request"}, 400)
+        collector = _Collector(dialect)
+        try:
+            body = loads(await request.body())
+            if not isinstance(body, dict):
+                raise BadMessage("a message must be a JSON object with an 'action' field")
+            route = self._selected(body.get("action"))
+            fields = {k: v for k, v in body.items() if k not in ("action", "requestId")}
+            payload = route.request.model_validate(fields)
+        except DecodeError as exc:
+            return JSONResponse(dialect.render_error(str(exc), "invalid_json"), 400)
+        except BadMessage as exc:
+            return JSONResponse(dialect.render_error(str(exc), exc.code), 400)
+        except ValidationError as exc:
+            return JSONResponse(dialect.render_error(validation_message(exc), "invalid_request"), 422)
+        ctx = RouteContext(connection_id="http", user=user, settings=self.settings,
+                           services=self.services)
+        if not route.streams:
+            return JSONResponse(await route.handler(payload, ctx) or {})  # type: ignore[misc]
+        run = Run(owner=user, app=self.app.name, log_capacity=self.settings.log_capacity)
+        ctx.run = run
+        self.runs.add(run)
+        run.subscribe(collector)
+        run.start(lambda _run: route.handler(payload, ctx),  # type: ignore[arg-type,return-value]
+                  input={"action": route.action, **payload.model_dump(mode="json")})
+        try:
+            await run.wait()
+        except BaseException:
+            run.cancel("the HTTP caller went away")
+            raise
+        status = 200 if run.state.value == "finished" else 500
+        return JSONResponse(collector.last, status)
+
     async def healthz(self, request: Request) -> Response:
         """Liveness and a few gauges."""
         return JSONResponse({"status": "ok", "app": self.app.name, "model": self.settings.model,
                              "connections": len(self.connections),
                              "activeRuns": len(self.runs.active())})
+
+
+class _Collector:
+    """Keeps the last frame of a run rendered in a dialect (for plain HTTP callers)."""
+
+    def __init__(self, dialect: Any) -> None:
+        self.dialect = dialect
+        self.last: dict[str, Any] = {}
+
+    def deliver(self, event: Any) -> None:
+        self.last = self.dialect.render(event)
 
 
 def _offered(ws: WebSocket) -> list[str]:
@@ -277,7 +332,8 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
     routes: list[Any] = [
         Route("/", gateway.index),
         Route("/healthz", gateway.healthz),
-        WebSocketRoute("/ws", gateway.websocket),
+        Route("/api/invoke", gateway.invoke, methods=["POST"]),
+        *(WebSocketRoute(path, gateway.websocket) for path in app.ws_paths),
         *app.http_routes,
     ]
     if WEB_STATIC.is_dir():

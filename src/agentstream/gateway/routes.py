@@ -50,6 +50,8 @@ class AgentApp:
     on_connect: list[ConnectHook] = field(default_factory=list)
     on_disconnect: list[ConnectHook] = field(default_factory=list)
     http_routes: list[Any] = field(default_factory=list)
+    # Paths the WebSocket API answers on (the strategy seed's client expects /ws/chat).
+    ws_paths: tuple[str, ...] = ("/ws",)
 
     def run(self, action: str, request: type[BaseModel]) -> Callable[[RunHandler], RunHandler]:
         """Register a streaming route: ``handler(request, ctx)`` yields unstamped events."""
