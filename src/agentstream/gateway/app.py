@@ -79,7 +79,8 @@ class Gateway:
         subprotocol = dialect.name if dialect.name in _offered(ws) else None
         await ws.accept(subprotocol=subprotocol)
         user = ws.query_params.get("user") or "anonymous"
-        conn = Connection(ws, user=user, dialect=dialect, queue_size=self.settings.send_queue_frames)
+        conn = Connection(ws, user=user, dialect=dialect, queue_size=self.settings.send_queue_frames,
+                          coalesce_s=_coalesce(ws, self.settings.coalesce_s))
         conn.start()
         self.connections[conn.id] = conn
         ctx = self._context(conn)
@@ -313,6 +314,15 @@ class _Collector:
 
     def deliver(self, event: Any) -> None:
         self.last = self.dialect.render(event)
+
+
+def _coalesce(ws: WebSocket, default: float) -> float:
+    """The client's ``?coalesce=<ms>`` (bounded to 0..1000 ms), else the server default."""
+    try:
+        wanted = float(ws.query_params.get("coalesce", ""))
+    except ValueError:
+        return default
+    return min(max(wanted, 0.0), 1000.0) / 1000
 
 
 def _offered(ws: WebSocket) -> list[str]:

@@ -23,3 +23,5 @@ class Settings:
     send_queue_frames: int = 4096
     detach_grace_s: float = field(default_factory=lambda: _env_float("AGENTSTREAM_DETACH_GRACE", 60))
     log_capacity: int = 10_000
+    # Window for merging text deltas per connection (0: send each delta as it comes).
+    coalesce_s: float = field(default_factory=lambda: _env_float("AGENTSTREAM_COALESCE_MS", 0) / 1000)
