@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from agentstream.gateway import sse
 from agentstream.gateway.connections import Connection
 from agentstream.gateway.context import RouteContext
 from agentstream.gateway.routes import AgentApp
@@ -343,6 +344,8 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
         Route("/", gateway.index),
         Route("/healthz", gateway.healthz),
         Route("/api/invoke", gateway.invoke, methods=["POST"]),
+        Route("/api/runs", sse.start_run, methods=["POST"]),
+        Route("/api/runs/{run_id}/events", sse.run_events),
         *(WebSocketRoute(path, gateway.websocket) for path in app.ws_paths),
         *app.http_routes,
     ]

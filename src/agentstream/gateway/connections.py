@@ -57,7 +57,8 @@ class Connection:
         self._outbox: deque[Event | str] = deque()
         self._limit = queue_size
         # Past this backlog, text merges even with no window: the client is falling behind.
-        self._behind = max(8, queue_size // 8)
+        # (Half the limit, so the burst of a replay alone does not count as falling behind.)
+        self._behind = max(8, queue_size // 2)
         self._wake = asyncio.Event()
         self._urgent = False
         self._close: tuple[int, str] | None = None

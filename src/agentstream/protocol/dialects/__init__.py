@@ -42,7 +42,7 @@ def register(dialect: Dialect) -> Dialect:
 def get_dialect(name: str) -> Dialect:
     """The dialect called ``name``."""
     # Imported here so the built-in dialects register themselves on first use.
-    from agentstream.protocol.dialects import agentstream, calledit  # noqa: F401
+    from agentstream.protocol.dialects import agentstream, agui, calledit  # noqa: F401
 
     try:
         return _REGISTRY[name]
