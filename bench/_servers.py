@@ -1,0 +1,84 @@
+"""The two servers the stream benchmarks compare, each run in its own process.
+
+- ``agentstream``: the real gateway serving a counting app (runs, seq, log, outbox, dialect).
+- ``bare``: a bare Starlette WebSocket endpoint on the same uvicorn that sends the same frames
+  straight from the request loop: the floor the gateway is measured against.
+
+Both answer ``{"action":"count","n":N,"pause":S}`` with a RUN_STARTED-like frame, N text frames and
+a final frame; each frame carries ``ts`` (the sender's time.time()) so clients measure latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import AsyncIterator
+
+import orjson
+import uvicorn
+from pydantic import BaseModel
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from agentstream.gateway.app import create_app
+from agentstream.gateway.context import RouteContext
+from agentstream.gateway.routes import AgentApp
+from agentstream.gateway.settings import Settings
+from agentstream.protocol.events import Event, RunFinished, TextMessageChunk
+
+
+class Count(BaseModel):
+    n: int = 100
+    pause: float = 0.0
+
+
+def gateway_app() -> Starlette:
+    app = AgentApp(name="bench", dialect="agentstream")
+
+    @app.run("count", Count)
+    async def count(request: Count, ctx: RouteContext) -> AsyncIterator[Event]:
+        for i in range(request.n):
+            if request.pause:
+                await asyncio.sleep(request.pause)
+            elif i % 32 == 31:
+                await asyncio.sleep(0)  # a model yields between tokens; never starve the loop
+            yield TextMessageChunk(delta=f"tok{i} ", message_id="m")
+        yield RunFinished(result={"n": request.n})
+
+    return create_app(app, Settings(model="scripted", send_queue_frames=65536))
+
+
+def bare_app() -> Starlette:
+    async def endpoint(ws: WebSocket) -> None:
+        await ws.accept()
+        try:
+            while True:
+                body = orjson.loads(await ws.receive_text())
+                n, pause = int(body.get("n", 100)), float(body.get("pause", 0))
+                run = "run_bare"
+                await ws.send_text(orjson.dumps({"type": "RUN_STARTED", "runId": run, "seq": 1,
+                                                 "ts": time.time()}).decode())
+                for i in range(n):
+                    if pause:
+                        await asyncio.sleep(pause)
+                    elif i % 32 == 31:
+                        await asyncio.sleep(0)
+                    await ws.send_text(orjson.dumps({
+                        "type": "TEXT_MESSAGE_CHUNK", "runId": run, "seq": i + 2, "ts": time.time(),
+                        "delta": f"tok{i} ", "messageId": "m", "role": "assistant"}).decode())
+                await ws.send_text(orjson.dumps({"type": "RUN_FINISHED", "runId": run,
+                                                 "seq": n + 2, "ts": time.time(),
+                                                 "result": {"n": n}}).decode())
+        except WebSocketDisconnect:
+            return
+
+    return Starlette(routes=[WebSocketRoute("/ws", endpoint)])
+
+
+if __name__ == "__main__":
+    kind, port = sys.argv[1], int(sys.argv[2])
+    asgi = gateway_app() if kind == "agentstream" else bare_app()
+    uvicorn.run(asgi, host="127.0.0.1", port=port, log_level="warning", backlog=4096,
+                ws_per_message_deflate=False)

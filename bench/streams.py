@@ -1,0 +1,161 @@
+"""Stream benchmarks: agentstream's gateway against a bare Starlette endpoint, in the same run.
+
+    .venv/bin/python bench/streams.py [--quick]
+
+Prints a table per measure (throughput at 1/100/1000 clients, latency p50/p99 at 1000 streams,
+time to first event alone and under a 1000-stream burst, RSS per idle connection) with the
+ratio agentstream / bare. Servers run in their own processes; the client is this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+import websockets
+
+HERE = Path(__file__).resolve().parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server(kind: str):
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(HERE / "_servers.py"), kind, str(port)],
+                            cwd=HERE.parent)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"{kind} server did not start") from None
+            time.sleep(0.05)
+    try:
+        yield port, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def one_stream(port: int, n: int, lat: list[float] | None, pause: float = 0.0) -> tuple[int, float]:
+    async with websockets.connect(f"ws://127.0.0.1:{port}/ws", max_size=None, compression=None) as ws:
+        sent = time.time()
+        await ws.send(orjson.dumps({"action": "count", "n": n, "pause": pause}).decode())
+        count, first = 0, 0.0
+        while True:
+            frame = orjson.loads(await ws.recv())
+            now = time.time()
+            count += 1
+            if count == 1:
+                first = now - sent
+            if lat is not None and "ts" in frame:
+                lat.append(now - frame["ts"])
+            if frame["type"] in ("RUN_FINISHED", "RUN_ERROR"):
+                return count, first
+
+
+async def throughput(port: int, clients: int, n: int) -> dict[str, float]:
+    lat: list[float] = []
+    start = time.perf_counter()
+    results = await asyncio.gather(*(one_stream(port, n, lat) for _ in range(clients)))
+    wall = time.perf_counter() - start
+    events = sum(c for c, _ in results)
+    lat.sort()
+    return {"events_per_s": events / wall, "p50_ms": lat[len(lat) // 2] * 1000,
+            "p99_ms": lat[int(len(lat) * 0.99)] * 1000}
+
+
+async def first_event(port: int, burst: int, n: int) -> dict[str, float]:
+    alone = []
+    for _ in range(20):
+        _, first = await one_stream(port, 1, None)
+        alone.append(first * 1000)
+    firsts: list[float] = []
+    bursting = [asyncio.create_task(one_stream(port, n, None)) for _ in range(burst)]
+    await asyncio.sleep(0.5)
+    for _ in range(30):
+        _, first = await one_stream(port, 1, None)
+        firsts.append(first * 1000)
+    await asyncio.gather(*bursting)
+    firsts.sort()
+    return {"alone_p50_ms": statistics.median(alone), "burst_p50_ms": firsts[len(firsts) // 2],
+            "burst_p99_ms": firsts[-1]}
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def idle(port: int, pid: int, count: int) -> dict[str, float]:
+    base = rss_kb(pid)
+    conns = []
+    for i in range(0, count, 500):
+        conns += await asyncio.gather(*(websockets.connect(f"ws://127.0.0.1:{port}/ws",
+                                                           compression=None)
+                                        for _ in range(min(500, count - i))))
+    await asyncio.sleep(2)
+    grown = rss_kb(pid) - base
+    await asyncio.gather(*(c.close() for c in conns))
+    return {"kb_per_conn": grown / count, "rss_mb": (base + grown) / 1024}
+
+
+def table(title: str, rows: dict[str, dict[str, dict[str, float]]]) -> None:
+    print(f"\n### {title}\n")
+    keys = list(next(iter(rows.values()))["agentstream"])
+    print("| case | " + " | ".join(f"{k} agentstream / bare (ratio)" for k in keys) + " |")
+    print("|---|" + "---|" * len(keys))
+    for case, pair in rows.items():
+        cells = []
+        for k in keys:
+            a, b = pair["agentstream"][k], pair["bare"][k]
+            cells.append(f"{a:,.1f} / {b:,.1f} ({a / b if b else float('nan'):.2f}x)")
+        print(f"| {case} | " + " | ".join(cells) + " |")
+
+
+async def main(quick: bool) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    cases = [(1, 20000), (100, 400), (1000, 40)] if not quick else [(1, 2000), (100, 40)]
+    tput: dict[str, Any] = {}
+    first: dict[str, Any] = {}
+    mem: dict[str, Any] = {}
+    for kind in ("agentstream", "bare"):
+        with server(kind) as (port, pid):
+            for clients, n in cases:
+                tput.setdefault(f"{clients} clients x {n} events", {})[kind] = await throughput(port, clients, n)
+            burst = 1000 if not quick else 100
+            first.setdefault(f"{burst}-stream burst", {})[kind] = await first_event(port, burst, 200)
+            count = 10000 if not quick else 1000
+            mem.setdefault(f"{count} idle", {})[kind] = await idle(port, pid, count)
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, pid {os.getpid()}")
+    table("Throughput and latency (events/s, ms from server send to client receipt)", tput)
+    table("Time to first event (ms)", first)
+    table("Idle connections (KB RSS per connection)", mem)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    asyncio.run(main(parser.parse_args().quick))
