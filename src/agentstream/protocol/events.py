@@ -153,8 +153,18 @@ TERMINAL: tuple[type[Event], ...] = (RunFinished, RunError)
 
 
 def stamp(event: Event, *, run_id: str, seq: int, ts: float) -> Event:
-    """Return ``event`` with its envelope filled in."""
-    return dataclasses.replace(event, run_id=run_id, seq=seq, ts=ts)
+    """Return ``event`` with its envelope filled in.
+
+    An unstamped event is stamped in place: the run that publishes it owns it, and this is the
+    per-token path, where ``dataclasses.replace`` would triple the cost. An event that already
+    carries a ``seq`` (published before) is copied instead, so a log entry never changes.
+    """
+    if event.seq:
+        return dataclasses.replace(event, run_id=run_id, seq=seq, ts=ts)
+    object.__setattr__(event, "run_id", run_id)
+    object.__setattr__(event, "seq", seq)
+    object.__setattr__(event, "ts", ts)
+    return event
 
 
 def is_terminal(event: Event) -> bool:
