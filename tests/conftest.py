@@ -45,7 +45,12 @@ class LiveServer:
 
 @contextlib.contextmanager
 def serve(app: AgentApp, settings: Settings) -> Iterator[LiveServer]:
-    """Run ``app`` on uvicorn in a background thread until the block ends."""
+    """Run ``app`` on uvicorn in a background thread until the block ends.
+
+    Without an explicit store the server keeps its data in memory, never in the user's data dir.
+    """
+    if settings.store is None:
+        settings.store = "sqlite://:memory:"
     asgi = create_app(app, settings)
     port = free_port()
     config = uvicorn.Config(asgi, host="127.0.0.1", port=port, log_level="warning",

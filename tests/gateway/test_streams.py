@@ -17,6 +17,7 @@ from agentstream.gateway.context import RouteContext
 from agentstream.gateway.routes import AgentApp
 from agentstream.gateway.settings import Settings
 from agentstream.protocol.events import Event, RunFinished, TextMessageChunk, ToolCallChunk
+from agentstream.stores import open_store
 from tests.conftest import LiveServer, recv_json, recv_run, serve
 
 
@@ -175,7 +176,7 @@ async def test_a_client_that_never_reads_does_not_delay_others(live: LiveServer)
         frames = await recv_run(fast)
     assert frames[-1]["type"] == "RUN_FINISHED" and len(frames) == 53
     slow_runs = [r for r in gateway.runs._runs.values() if r.owner == "slow"]
-    await asyncio.wait_for(slow_runs[0].wait(), 30)
+    await wait_until(lambda: slow_runs[0].finished, 30)  # the run lives on the server's loop
     assert slow_runs[0].state.value == "finished"  # the producer never waited for the socket
     with pytest.raises(websockets.ConnectionClosed) as closed:
         while True:
@@ -221,6 +222,14 @@ async def test_sse_resumes_from_last_event_id_exactly_once(live: LiveServer) -> 
     assert other.status_code == 404
 
 
+async def wait_until(condition: Any, timeout: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not met")
+        await asyncio.sleep(0.01)
+
+
 async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[int, dict[str, Any]]]:
     event_id, data = 0, ""
     async for line in response.aiter_lines():
@@ -231,3 +240,36 @@ async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[int, dict[
         elif line == "" and data:
             yield event_id, json.loads(data)
             data = ""
+
+
+async def test_a_run_survives_a_server_restart_in_the_store(tmp_path: Any) -> None:
+    """After a restart, resume replays a finished run from the store, and strangers see nothing."""
+    settings = Settings(model="scripted", store=f"sqlite:///{tmp_path}/runs.db")
+    with serve(counting_app(), settings) as first:
+        async with websockets.connect(f"{first.ws}?user=u") as ws:
+            await ws.send(start(n=15))
+            frames = await recv_run(ws)
+        async with open_store(settings.store) as reader:  # a second reader of the same file
+            await wait_until_async(reader, frames[0]["runId"])
+    with serve(counting_app(), Settings(model="scripted", store=settings.store)) as second:
+        async with websockets.connect(f"{second.ws}?user=u") as ws:
+            await ws.send(json.dumps({"action": "resume", "runId": frames[0]["runId"],
+                                      "lastSeq": 4}))
+            answer = await recv_json(ws)
+            rest = await recv_run(ws)
+        async with websockets.connect(f"{second.ws}?user=eve") as ws:
+            await ws.send(json.dumps({"action": "resume", "runId": frames[0]["runId"],
+                                      "lastSeq": 0}))
+            stranger = await recv_json(ws)
+    assert answer["state"] == "finished"
+    assert rest == frames[4:]
+    assert stranger["state"] == "unknown"
+
+
+async def wait_until_async(store: Any, run_id: str) -> None:
+    for _ in range(200):
+        row = await store.get_run(run_id)
+        if row is not None and row.state == "finished":
+            return
+        await asyncio.sleep(0.025)
+    raise TimeoutError("the run was not recorded as finished")

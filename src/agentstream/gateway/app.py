@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from agentstream.gateway.settings import Settings
 from agentstream.protocol.codec import DecodeError, loads
 from agentstream.protocol.dialects import UnknownDialect, get_dialect
 from agentstream.runs.log import LogGap
+from agentstream.runs.recorder import RunRecorder, stored_events
 from agentstream.runs.registry import RunRegistry
 from agentstream.runs.run import Run
 
@@ -86,12 +88,23 @@ class Gateway:
         self.connections[conn.id] = conn
         ctx = self._context(conn)
         logger.info("conn=%s user=%s dialect=%s | connected", conn.id, user, dialect.name)
+        await self._record_connection(conn, dialect.name)
         try:
             for hook in self.app.on_connect:
                 await hook(ctx)
             await self._receive_loop(ws, conn)
         finally:
             await self._disconnect(conn, ctx)
+
+    async def _record_connection(self, conn: Connection, dialect: str) -> None:
+        store = self.services.get("store")
+        if store is None:
+            return
+        try:
+            await store.put_connection(conn.id, conn.user, time.time(),
+                                       self.settings.connection_ttl_s, {"dialect": dialect})
+        except Exception:  # the socket works without its row; say so and go on
+            logger.warning("conn=%s | could not record the connection", conn.id, exc_info=True)
 
     def _dialect_name(self, ws: WebSocket) -> str:
         wanted = ws.query_params.get("dialect")
@@ -130,6 +143,13 @@ class Gateway:
                 await hook(ctx)
             except Exception:
                 logger.exception("conn=%s | $disconnect hook failed", conn.id)
+        store = self.services.get("store")
+        if store is not None:
+            try:
+                await store.delete_connection(conn.id)
+            except Exception:
+                logger.warning("conn=%s | could not delete the connection row", conn.id,
+                               exc_info=True)
         await conn.stop()
         logger.info("conn=%s | disconnected", conn.id)
 
@@ -153,7 +173,7 @@ class Gateway:
         if action == "cancel":
             self._cancel(conn, body)
         elif action == "resume":
-            self._resume(conn, body)
+            await self._resume(conn, body)
         elif action == "ping":
             conn.send({"type": "pong", "requestId": body.get("requestId")})
         else:
@@ -192,19 +212,33 @@ class Gateway:
         request_id: object = None,
     ) -> Run:
         """Start a run for ``request`` and stream it to ``conn``."""
-        run = Run(owner=conn.user, app=self.app.name, log_capacity=self.settings.log_capacity)
+        run = self.launch(route, request, ctx, subscriber=conn, request_id=request_id)
+        conn.runs.add(run.id)
+        logger.info("conn=%s run=%s action=%s | run started", conn.id, run.id, route.action)
+        return run
+
+    def launch(
+        self,
+        route: AppRoute,
+        request: Any,
+        ctx: RouteContext,
+        *,
+        subscriber: Any = None,
+        request_id: object = None,
+    ) -> Run:
+        """Create, register, record and start a run of ``route`` for ``ctx.user``."""
+        run = Run(owner=ctx.user, app=self.app.name, log_capacity=self.settings.log_capacity)
         ctx.run = run
         self.runs.add(run)
-        conn.runs.add(run.id)
-        run.subscribe(conn)
+        if subscriber is not None:
+            run.subscribe(subscriber)
+        store = self.services.get("store")
+        if store is not None:
+            RunRecorder(store, run, ttl_s=self.settings.run_ttl_s).start()
         started_with = {"action": route.action, "requestId": request_id,
                         **request.model_dump(mode="json")}
-        logger.info("conn=%s run=%s action=%s | run started", conn.id, run.id, route.action)
-
-        def produce(run: Run) -> AsyncIterator[Any]:
-            return route.handler(request, ctx)  # type: ignore[return-value]
-
-        run.start(produce, input=started_with)
+        run.start(lambda _run: route.handler(request, ctx),  # type: ignore[arg-type,return-value]
+                  input=started_with)
         return run
 
     def _run_for(self, conn: Connection, body: dict[str, Any]) -> tuple[str, Run | None]:
@@ -224,13 +258,13 @@ class Gateway:
                    "state": "cancelling" if accepted else run.state.value,
                    "message": "cancelling" if accepted else f"run already {run.state.value}"})
 
-    def _resume(self, conn: Connection, body: dict[str, Any]) -> None:
+    async def _resume(self, conn: Connection, body: dict[str, Any]) -> None:
         run_id, run = self._run_for(conn, body)
         last_seq = body.get("lastSeq", 0)
-        if not isinstance(last_seq, int) or last_seq < 0:
+        if not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0:
             raise BadMessage("resume: 'lastSeq' must be a non-negative integer")
         if run is None:
-            conn.send({"type": "resume", "runId": run_id, "state": "unknown", "lastSeq": last_seq})
+            await self._resume_from_store(conn, run_id, last_seq)
             return
         state = run.state.value
         # Send the answer first; subscribe() then replays and attaches in one synchronous step.
@@ -242,6 +276,20 @@ class Gateway:
             return
         conn.runs.add(run.id)
         self.runs.attached(run)
+
+    async def _resume_from_store(self, conn: Connection, run_id: str, last_seq: int) -> None:
+        """Replay a run this process no longer holds (finished long ago, or before a restart)."""
+        store = self.services.get("store")
+        row = await store.get_run(run_id) if store is not None else None
+        if row is None or row.owner != conn.user:
+            conn.send({"type": "resume", "runId": run_id, "state": "unknown", "lastSeq": last_seq})
+            return
+        events = await stored_events(store, run_id, last_seq)
+        # A run recorded as running that no process holds was cut off by a restart.
+        state = "expired" if row.state == "running" else row.state
+        conn.send({"type": "resume", "runId": run_id, "state": state, "lastSeq": last_seq})
+        for event in events:
+            conn.deliver(event)
 
     def _context(self, conn: Connection) -> RouteContext:
         return RouteContext(connection_id=conn.id, user=conn.user, settings=self.settings,
@@ -285,12 +333,7 @@ class Gateway:
                            services=self.services)
         if not route.streams:
             return JSONResponse(await route.handler(payload, ctx) or {})  # type: ignore[misc]
-        run = Run(owner=user, app=self.app.name, log_capacity=self.settings.log_capacity)
-        ctx.run = run
-        self.runs.add(run)
-        run.subscribe(collector)
-        run.start(lambda _run: route.handler(payload, ctx),  # type: ignore[arg-type,return-value]
-                  input={"action": route.action, **payload.model_dump(mode="json")})
+        run = self.launch(route, payload, ctx, subscriber=collector)
         try:
             await run.wait()
         except BaseException:
@@ -337,8 +380,19 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        yield
-        await gateway.runs.cancel_all()
+        store = None
+        if gateway.settings.store != "none":
+            from agentstream.stores import open_store
+
+            store = open_store(gateway.settings.store)
+            await store.open()
+            gateway.services["store"] = store
+        try:
+            yield
+        finally:
+            await gateway.runs.cancel_all()
+            if store is not None:
+                await store.close()
 
     routes: list[Any] = [
         Route("/", gateway.index),

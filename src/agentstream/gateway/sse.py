@@ -23,7 +23,6 @@ from agentstream.protocol.codec import DecodeError, dumps, loads
 from agentstream.protocol.dialects import Dialect, UnknownDialect, get_dialect
 from agentstream.protocol.events import Event, is_terminal
 from agentstream.runs.log import LogGap
-from agentstream.runs.run import Run
 
 if TYPE_CHECKING:
     from agentstream.gateway.app import Gateway
@@ -95,12 +94,9 @@ async def start_run(request: Request) -> Response:
         from agentstream.gateway.app import validation_message
 
         return JSONResponse({"message": validation_message(exc), "code": "invalid_request"}, 422)
-    run = Run(owner=user, app=gateway.app.name, log_capacity=gateway.settings.log_capacity)
     ctx = RouteContext(connection_id="sse", user=user, settings=gateway.settings,
-                       services=gateway.services, run=run)
-    gateway.runs.add(run)
-    run.start(lambda _run: route.handler(payload, ctx),  # type: ignore[arg-type,return-value]
-              input={"action": route.action, **payload.model_dump(mode="json")})
+                       services=gateway.services)
+    run = gateway.launch(route, payload, ctx)
     # Nobody is attached yet: the detach grace applies until a client opens the event stream.
     gateway.runs.detached(run)
     return JSONResponse({"runId": run.id, "events": f"/api/runs/{run.id}/events"}, 201)
