@@ -47,7 +47,8 @@ def gateway_app() -> Starlette:
             yield TextMessageChunk(delta=f"tok{i} ", message_id="m")
         yield RunFinished(result={"n": request.n})
 
-    return create_app(app, Settings(model="scripted", send_queue_frames=65536))
+    return create_app(app, Settings(model="scripted", send_queue_frames=65536,
+                                        store="sqlite://:memory:"))
 
 
 def bare_app() -> Starlette:

@@ -29,6 +29,7 @@ from agentstream.gateway.routes import Route as AppRoute
 from agentstream.gateway.settings import Settings
 from agentstream.protocol.codec import DecodeError, loads
 from agentstream.protocol.dialects import UnknownDialect, get_dialect
+from agentstream.protocol.events import is_terminal
 from agentstream.runs.log import LogGap
 from agentstream.runs.recorder import RunRecorder, stored_events
 from agentstream.runs.registry import RunRegistry
@@ -285,8 +286,10 @@ class Gateway:
             conn.send({"type": "resume", "runId": run_id, "state": "unknown", "lastSeq": last_seq})
             return
         events = await stored_events(store, run_id, last_seq)
-        # A run recorded as running that no process holds was cut off by a restart.
-        state = "expired" if row.state == "running" else row.state
+        # A run recorded as running that no process holds was cut off by a restart; one whose
+        # recorded log stops before its end (longer than the store keeps) cannot be replayed whole.
+        complete = bool(events) and is_terminal(events[-1]) or (not events and row.state != "running")
+        state = row.state if complete and row.state != "running" else "expired"
         conn.send({"type": "resume", "runId": run_id, "state": state, "lastSeq": last_seq})
         for event in events:
             conn.deliver(event)

@@ -36,6 +36,9 @@ class RunRecorder:
         self._task: asyncio.Task[None] | None = None
         self._ended = False
         self._failures = 0
+        limits = getattr(store, "limits", None)
+        # The store keeps a bounded log; the live run keeps streaming past it from memory.
+        self._max_seq = int(getattr(limits, "max_events_per_run", 1 << 62))
 
     def start(self) -> None:
         """Attach to the run (before it publishes) and start writing."""
@@ -43,15 +46,16 @@ class RunRecorder:
         self._task = asyncio.create_task(self._loop(), name=f"recorder:{self.run.id}")
 
     def deliver(self, event: Event) -> None:
-        """Buffer one event."""
-        self._pending.append((event.seq, encode(event)))
+        """Buffer one event (events past the store's bound are not recorded)."""
+        if event.seq <= self._max_seq:
+            self._pending.append((event.seq, encode(event)))
         if is_terminal(event):
             self._ended = True
             self._wake.set()
 
     async def _loop(self) -> None:
         try:
-            await self.store.put_run(self.run.id, self.run.owner, self.run.app, "running",
+            await self.store.put_run(self.run.id, self.run.owner, self.run.app or "default", "running",
                                      self.ttl_s, {})
         except Exception:
             logger.exception("run=%s | could not record the run", self.run.id)
