@@ -4,6 +4,9 @@ set -euo pipefail
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# Fonts only change how the test screenshots look.
+[ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+[ -d /usr/share/fonts/truetype/liberation ] || missing+=(fonts-liberation)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "==> installing Debian packages: ${missing[*]}"
 sudo=""
