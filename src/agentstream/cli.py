@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 import os
@@ -132,6 +133,118 @@ async def _stream_call(request: Any, spec: str, *, quiet: bool) -> dict[str, Any
         run.cancel("interrupted")
         raise
     return printer.result
+
+
+StoreOpt = Annotated[str | None, typer.Option(
+    "--store", help="sqlite:///path or dynamodb://?endpoint=… (default: AGENTSTREAM_STORE, else "
+                    "the SQLite file under the data dir)")]
+
+
+@cli.command()
+def verify(
+    due: Annotated[bool, typer.Option("--due", help="Verify every pending call now due")] = False,
+    call_id: Annotated[str | None, typer.Option("--call-id", help="Verify this call")] = None,
+    user: Annotated[str | None, typer.Option(help="The user who owns --call-id")] = None,
+    now: Annotated[str | None, typer.Option(help="Pretend it is this ISO time")] = None,
+    force: Annotated[bool, typer.Option(help="Verify --call-id even if not due yet")] = False,
+    model: ModelOpt = None,
+    store: StoreOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON line per call")] = False,
+) -> None:
+    """Run the verification agent on calls whose verification date has come; store verdicts."""
+    if due == (call_id is not None):
+        raise typer.BadParameter("pass either --due or --call-id")
+    try:
+        if now is not None:
+            clock.parse_timestamp(now)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--now") from None
+    spec = _model(model)
+    _prepare_or_exit(spec)
+    job = _VerifyJob(spec=spec, store_url=store, call_id=call_id, user=user, force=force,
+                     quiet=as_json)
+    with clock.override(now):
+        failures = asyncio.run(job.run())
+    if failures:
+        raise typer.Exit(1)
+
+
+class _VerifyJob:
+    """The calls one ``agentstream verify`` checks, verified in turn, a line printed for each."""
+
+    def __init__(self, *, spec: str, store_url: str | None, call_id: str | None,
+                 user: str | None, force: bool, quiet: bool) -> None:
+        """Verify with model ``spec`` against the store at ``store_url``, as of today."""
+        self.spec, self.store_url, self.call_id = spec, store_url, call_id
+        self.user, self.force, self.quiet = user, force, quiet
+        self.today = dt.date.min
+
+    async def run(self) -> int:
+        """Verify the calls due as of now (``--now`` included); how many failed."""
+        from agentstream.stores import StoreError, open_store
+
+        self.today = clock.now("UTC").date()
+
+        try:
+            async with open_store(self.store_url) as store:
+                calls = await self._calls(store)
+                results = [await self._verify(store, call) for call in calls]
+        except StoreError as exc:
+            err.print(f"[red]error (store):[/red] {exc}")
+            raise typer.Exit(2) from None
+        if not calls:
+            err.print(f"[dim]no pending calls due by {self.today}[/dim]")
+        return results.count(False)
+
+    async def _calls(self, store: Any) -> list[Any]:
+        if self.call_id is not None and self.user is not None:
+            return [await store.get_call(self.user, self.call_id)]
+        due: list[Any] = []
+        seen: set[str] = set()
+        while True:  # a call that fails stays pending: stop when a batch brings nothing new
+            batch = [c for c in await store.due_calls(self.today) if c.call_id not in seen]
+            if not batch:
+                break
+            seen.update(c.call_id for c in batch)
+            due.extend(batch)
+        if self.call_id is None:
+            return due
+        picked = [c for c in due if c.call_id == self.call_id]
+        if not picked:
+            err.print(f"[red]error:[/red] no pending call {self.call_id} is due by {self.today}; "
+                      "pass --user (and --force) to verify it anyway")
+            raise typer.Exit(1)
+        return picked
+
+    async def _verify(self, store: Any, call: Any) -> bool:
+        from agentstream.apps.calledit.calls import verify_call
+        from agentstream.cli_render import TerminalPrinter
+        from agentstream.runs.run import Run
+
+        run = Run(owner=call.user_id, app="calledit")
+        printer = TerminalPrinter(err, quiet=True)
+        run.subscribe(printer)
+        events = verify_call(store, call, self.spec, today=self.today, force=self.force,
+                             cancel_signal=run.cancel_signal, message_prefix=run.id)
+        run.start(lambda _run: events, input={"action": "verify", "callId": call.call_id})
+        try:
+            await run.wait()
+        except asyncio.CancelledError:
+            run.cancel("interrupted")
+            raise
+        if printer.result is None:
+            return False
+        self._print(call, printer.result["verdict"])
+        return True
+
+    def _print(self, call: Any, verdict: dict[str, Any]) -> None:
+        date = call.record["verification_date"]
+        if self.quiet:
+            print(json.dumps({"call_id": call.call_id, "user": call.user_id,
+                              "verification_date": date, "verdict": verdict}), flush=True)
+            return
+        statement = call.record["prediction_statement"]
+        print(f"{call.call_id}  {verdict['status']:<14}  {date}  {statement}", flush=True)
 
 
 @cli.command()

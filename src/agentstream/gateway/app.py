@@ -67,7 +67,7 @@ class Gateway:
         self.settings = settings
         self.runs = RunRegistry(detach_grace=settings.detach_grace_s)
         self.connections: dict[str, Connection] = {}
-        self.services: dict[str, Any] = {}
+        self.services: dict[str, Any] = {"gateway": self}
 
     # -- WebSocket ------------------------------------------------------------------------------
 
@@ -127,10 +127,11 @@ class Gateway:
             try:
                 await self.handle(conn, raw)
             except BadMessage as exc:
-                conn.error(str(exc), exc.code)
+                conn.error(str(exc), exc.code, **_request_id(raw))
             except Exception as exc:  # a handler bug must not take the socket down with it
                 logger.exception("conn=%s | handler failed", conn.id)
-                conn.error(f"internal error: {type(exc).__name__}", "internal_error")
+                conn.error(f"internal error: {type(exc).__name__}", "internal_error",
+                           **_request_id(raw))
 
     async def _disconnect(self, conn: Connection, ctx: RouteContext) -> None:
         self.connections.pop(conn.id, None)
@@ -335,7 +336,12 @@ class Gateway:
         ctx = RouteContext(connection_id="http", user=user, settings=self.settings,
                            services=self.services)
         if not route.streams:
-            return JSONResponse(await route.handler(payload, ctx) or {})  # type: ignore[misc]
+            try:
+                reply = await route.handler(payload, ctx)  # type: ignore[misc]
+            except BadMessage as exc:
+                status = int(getattr(exc, "http_status", 400))
+                return JSONResponse(dialect.render_error(str(exc), exc.code), status)
+            return JSONResponse(reply or {})
         run = self.launch(route, payload, ctx, subscriber=collector)
         try:
             await run.wait()
@@ -361,6 +367,17 @@ class _Collector:
 
     def deliver(self, event: Any) -> None:
         self.last = self.dialect.render(event)
+
+
+def _request_id(raw: str | bytes) -> dict[str, Any]:
+    """``{"requestId": …}`` from a client message, when it has one, for its error frame."""
+    try:
+        body = loads(raw)
+    except DecodeError:
+        return {}
+    if isinstance(body, dict) and isinstance(body.get("requestId"), str | int):
+        return {"requestId": body["requestId"]}
+    return {}
 
 
 def _coalesce(ws: WebSocket, default: float) -> float:

@@ -1,0 +1,104 @@
+"""The ``agentstream`` command, run as a real subprocess: ``call`` and ``verify``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from agentstream.apps.calledit.schemas import PredictionRecord
+from agentstream.stores import CallRow, open_store
+
+AGENTSTREAM = str(Path(sys.executable).parent / "agentstream")
+
+
+def agentstream(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the CLI to its end with a clean clock and store environment."""
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("AGENTSTREAM_NOW", "AGENTSTREAM_STORE", "AGENTSTREAM_MODEL")}
+    return subprocess.run([AGENTSTREAM, *args], env=base | (env or {}), capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def record(statement: str, date: str) -> dict[str, object]:
+    """A valid CalledIt record due on ``date``."""
+    return {
+        "prediction_statement": statement,
+        "verification_date": date,
+        "verification_method": {"source": ["S&P Dow Jones Indices"],
+                                "criteria": ["A daily close at or above 6000"],
+                                "steps": ["Open the index history", "Find the highest close"]},
+        "initial_status": "pending",
+    }
+
+
+async def _save(url: str, *calls: tuple[str, dict[str, object]]) -> list[CallRow]:
+    async with open_store(url) as store:
+        return [await store.save_call(user, rec, run_id=None) for user, rec in calls]
+
+
+async def _get(url: str, *rows: CallRow) -> list[CallRow]:
+    async with open_store(url) as store:
+        return [await store.get_call(row.user_id, row.call_id) for row in rows]
+
+
+def test_call_prints_a_valid_record_as_json() -> None:
+    """`agentstream call … --json` prints a valid record due at the end of the month named."""
+    done = agentstream("call", "The S&P 500 will reach 6000 points by March 2025",
+                       "--timezone", "America/New_York", "--now", "2025-01-15T10:00:00",
+                       "--model", "scripted", "--json")
+    assert done.returncode == 0, done.stderr
+    record = PredictionRecord.model_validate_json(done.stdout)
+    assert record.verification_date == "2025-03-31"
+    assert record.initial_status == "pending"
+
+
+def test_verify_due_verifies_and_stores_the_verdicts_of_due_calls(tmp_path: Path) -> None:
+    """`verify --due --now 2025-04-02` stores a verdict for the call due 2025-03-31 only."""
+    url = f"sqlite://{tmp_path / 'calls.db'}"
+    due, later = asyncio.run(_save(
+        url,
+        ("alice", record("The S&P 500 closes at or above 6000 by 2025-03-31.", "2025-03-31")),
+        ("bob", record("The S&P 500 closes at or above 7000 by 2025-06-30.", "2025-06-30")),
+    ))
+    done = agentstream("verify", "--due", "--now", "2025-04-02", "--model", "scripted",
+                       "--store", url, "--json")
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line["call_id"] for line in lines] == [due.call_id]
+    assert lines[0]["verdict"]["status"] == "inconclusive"
+    stored_due, stored_later = asyncio.run(_get(url, due, later))
+    assert stored_due.status == "inconclusive" and stored_due.verdict is not None
+    assert stored_due.verdict.evidence == []
+    assert "S&P Dow Jones Indices" in stored_due.verdict.reasoning
+    assert stored_due.verdict.verified_at.startswith("2025-04-02")
+    assert stored_later.status == "pending" and stored_later.verdict is None
+
+
+def test_verify_reads_the_store_from_the_environment(tmp_path: Path) -> None:
+    """With AGENTSTREAM_STORE set, verify prints a line per verified call, then none is left."""
+    url = f"sqlite://{tmp_path / 'env.db'}"
+    (call,) = asyncio.run(_save(url, ("carol", record("It snows in Paris.", "2025-03-31"))))
+    env = {"AGENTSTREAM_STORE": url}
+    first = agentstream("verify", "--due", "--now", "2025-04-02", "--model", "scripted", env=env)
+    again = agentstream("verify", "--due", "--now", "2025-04-02", "--model", "scripted", env=env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.split() == [call.call_id, "inconclusive", "2025-03-31", "It", "snows",
+                                    "in", "Paris."]
+    assert again.returncode == 0 and again.stdout == ""
+    assert "no pending calls due by 2025-04-02" in again.stderr
+
+
+def test_verify_refuses_a_call_not_yet_due(tmp_path: Path) -> None:
+    """`verify --call-id` of a call not yet due exits 1 and says so; --force verifies it."""
+    url = f"sqlite://{tmp_path / 'early.db'}"
+    (call,) = asyncio.run(_save(url, ("dan", record("It rains in June.", "2025-06-30"))))
+    args = ("verify", "--call-id", call.call_id, "--user", "dan", "--now", "2025-04-02",
+            "--model", "scripted", "--store", url)
+    early = agentstream(*args)
+    forced = agentstream(*args, "--force")
+    assert early.returncode == 1 and "not due until 2025-06-30" in " ".join(early.stderr.split())
+    assert forced.returncode == 0 and forced.stdout.startswith(call.call_id)
