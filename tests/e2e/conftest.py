@@ -48,12 +48,13 @@ def _chromium() -> Path:
 _launched: dict[str, Any] = {}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(request: pytest.FixtureRequest) -> Any:
-    """One headless Chromium for the whole session.
+    """One headless Chromium per test module.
 
-    Other test folders import this fixture; Playwright's sync API allows one driver per thread,
-    so whichever copy runs first launches the browser and the others reuse it.
+    Other test folders import this fixture. Playwright's sync API runs an event loop on the main
+    thread while it is started, which would break every asyncio test after it; module scope stops
+    it when the module's tests are done.
     """
     if "browser" not in _launched:
         executable = _chromium()

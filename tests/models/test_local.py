@@ -196,7 +196,7 @@ async def test_event_loop_keeps_ticking_during_generation() -> None:
 async def test_prompt_over_the_context_window_is_a_strands_overflow() -> None:
     """A prompt longer than n_ctx raises Strands' overflow error, so the agent can trim history."""
     with pytest.raises(ContextWindowOverflowException, match="context size"):
-        await collect(gemma(), user("word " * 3000))
+        await collect(gemma(), user("word " * 6000))  # over n_ctx whichever test loaded it first
 
 
 @slow
