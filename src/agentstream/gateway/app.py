@@ -199,6 +199,7 @@ class Gateway:
             raise BadMessage(validation_message(exc), "invalid_request") from None
         request_id = body.get("requestId")
         ctx = self._context(conn)
+        ctx.action = action if isinstance(action, str) else None
         if not route.streams:
             reply = await route.handler(request, ctx)  # type: ignore[misc]
             conn.send({"type": f"{route.action}_result", "requestId": request_id, **(reply or {})})
@@ -334,14 +335,15 @@ class Gateway:
         except ValidationError as exc:
             return JSONResponse(dialect.render_error(validation_message(exc), "invalid_request"), 422)
         ctx = RouteContext(connection_id="http", user=user, settings=self.settings,
-                           services=self.services)
+                           services=self.services, action=body.get("action"))
         if not route.streams:
             try:
                 reply = await route.handler(payload, ctx)  # type: ignore[misc]
             except BadMessage as exc:
                 status = int(getattr(exc, "http_status", 400))
                 return JSONResponse(dialect.render_error(str(exc), exc.code), status)
-            return JSONResponse(reply or {})
+            is_error = isinstance(reply, dict) and reply.get("type") == "error"
+            return JSONResponse(reply or {}, 400 if is_error else 200)
         run = self.launch(route, payload, ctx, subscriber=collector)
         try:
             await run.wait()

@@ -19,6 +19,8 @@ class RouteContext:
     settings: Settings
     run: Run | None = None
     services: dict[str, Any] | None = None
+    # The action the client sent (what $default was asked for, when it catches a message).
+    action: str | None = None
 
     def model(self, scripted: Any = None) -> Any:
         """A fresh model for this run, of the kind the server was started with.

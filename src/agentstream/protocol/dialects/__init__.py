@@ -42,7 +42,14 @@ def register(dialect: Dialect) -> Dialect:
 def get_dialect(name: str) -> Dialect:
     """The dialect called ``name``."""
     # Imported here so the built-in dialects register themselves on first use.
-    from agentstream.protocol.dialects import agentstream, agui, calledit  # noqa: F401
+    from agentstream.protocol.dialects import (  # noqa: F401
+        agentstream,
+        agui,
+        calledit,
+        realestate,
+        strategy,
+        titles,
+    )
 
     try:
         return _REGISTRY[name]

@@ -195,7 +195,11 @@ export function normalizeFrame(frame) {
     case "STATE_DELTA":
       return { ...base, kind: "state_delta", delta: frame.delta ?? [] };
     case "CUSTOM":
-      if (frame.name === "status") return { ...base, kind: "status", status: String(frame.value) };
+      if (frame.name === "status") {
+        // A status value may be a word ("complete") or an object ({message, ...}); keep both.
+        const word = typeof frame.value === "string" ? frame.value : String(frame.value?.status ?? frame.value?.message ?? "status");
+        return { ...base, kind: "status", status: word, value: frame.value };
+      }
       return { ...base, kind: "custom", name: String(frame.name), value: frame.value };
     case "RUN_FINISHED":
       return { ...base, kind: "complete", result: frame.result };

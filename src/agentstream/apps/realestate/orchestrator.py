@@ -1,0 +1,161 @@
+"""The ``invoke`` run: route a question to a specialist agent and stream its work.
+
+Events, in order: a status naming the specialist, the document search and what it found, the
+agent's text (``TextMessageChunk``) with a ``Custom("message")`` carrying each complete assistant
+message, its tool calls and results, then ``RunFinished`` with the seed's result
+``{success, content, agent, query_type, tools_available, tools_used}`` (plus ``sources``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from agentstream.agents.runner import AgentStream
+from agentstream.apps.realestate import scripted
+from agentstream.apps.realestate.documents import Hit, default_index
+from agentstream.apps.realestate.prompts import user_prompt
+from agentstream.apps.realestate.schemas import AnyMessage, Invoke
+from agentstream.apps.realestate.specialists import Specialist, route
+from agentstream.gateway.context import RouteContext
+from agentstream.protocol.events import (
+    Custom,
+    Event,
+    RunFinished,
+    TextMessageChunk,
+    ToolCallChunk,
+)
+
+logger = logging.getLogger(__name__)
+
+PREFETCH = 3
+MAX_TOKENS = 240
+MAX_TOOL_CALLS = 1
+
+
+def status(message: str, **extra: Any) -> Custom:
+    """A ``status`` line for the client."""
+    return Custom(name="status", value={"message": message, **extra})
+
+
+class Messages:
+    """Collects streamed text into complete assistant messages."""
+
+    def __init__(self) -> None:
+        """No message yet."""
+        self.current_id: str | None = None
+        self.pieces: list[str] = []
+        self.done: list[str] = []
+
+    def add(self, chunk: TextMessageChunk) -> list[Event]:
+        """Take a chunk; returns the previous message's event if this one starts a new one."""
+        events = self.flush() if chunk.message_id != self.current_id else []
+        self.current_id = chunk.message_id
+        self.pieces.append(chunk.delta)
+        return events
+
+    def flush(self) -> list[Event]:
+        """The current message as ``Custom("message")``, if it has text."""
+        text = "".join(self.pieces).strip()
+        self.current_id, self.pieces = None, []
+        if not text:
+            return []
+        self.done.append(text)
+        return [Custom(name="message", value={"role": "assistant", "content": text})]
+
+    @property
+    def answer(self) -> str:
+        """The last complete message: the agent's answer after its tool calls."""
+        return self.done[-1] if self.done else ""
+
+
+async def _search(specialist: Specialist, question: str) -> list[Hit]:
+    index = await asyncio.to_thread(default_index)
+    return await asyncio.to_thread(index.search, question, specialist.category, PREFETCH)
+
+
+def _build(specialist: Specialist, ctx: RouteContext, question: str) -> tuple[Any, int]:
+    model = ctx.model(scripted=lambda: scripted.scripted_turns(specialist, question))
+    config = model.get_config() or {}
+    if "max_tokens" in config:
+        model.update_config(max_tokens=MAX_TOKENS)
+    if "max_tool_calls" in config:
+        # The best passages are already in the prompt: one more search is plenty.
+        model.update_config(max_tool_calls=MAX_TOOL_CALLS)
+    agent = specialist.build(model)
+    return agent, len(agent.tool_names)
+
+
+async def invoke(request: Invoke, ctx: RouteContext) -> AsyncIterator[Event]:
+    """Answer one question with the specialist its ``query_type`` names."""
+    from strands.types.exceptions import MaxTokensReachedException
+
+    specialist = route(request.query_type)
+    yield status(f"Routing your question to the {specialist.label}", agent=specialist.name)
+    yield status("Searching the Cedar Bay documents...")
+    hits = await _search(specialist, request.question)
+    sources = [hit.to_dict() for hit in hits]
+    yield status(f"Found {len(hits)} relevant passages", sources=sources)
+    agent, tools_available = _build(specialist, ctx, request.question)
+    run_id = ctx.run.id if ctx.run else "msg"
+    stream = AgentStream(
+        agent,
+        user_prompt(request.question, request.context, hits),
+        cancel_signal=ctx.cancel_signal,
+        message_prefix=run_id,
+    )
+    messages, tools_used = Messages(), 0
+    try:
+        async for event in stream.events():
+            if isinstance(event, TextMessageChunk):
+                for done in messages.add(event):
+                    yield done
+            elif isinstance(event, ToolCallChunk):
+                tools_used += 1
+                for done in messages.flush():
+                    yield done
+            yield event
+    except MaxTokensReachedException:
+        logger.info("run=%s | answer cut at the token limit", run_id)
+    if ctx.cancel_signal is not None and ctx.cancel_signal.is_set():
+        return
+    for done in messages.flush():
+        yield done
+    yield RunFinished(
+        result={
+            "success": True,
+            "content": messages.answer,
+            "agent": specialist.name,
+            "query_type": request.query_type,
+            "tools_available": tools_available,
+            "tools_used": tools_used,
+            "sources": sources,
+        }
+    )
+
+
+def usage() -> str:
+    """How to ask (the ``$default`` answer)."""
+    return (
+        'Send {"action": "invoke", "question": "...", "context": "..." (optional), '
+        '"query_type": "zoning" | "building_codes" | "general" (optional)}.'
+    )
+
+
+async def unknown_action(request: AnyMessage, ctx: RouteContext) -> dict[str, Any]:
+    """``$default``: an error frame in the seed's shape that says how to ask."""
+    action = getattr(ctx, "action", None)
+    what = (
+        f"Unknown action {action!r}." if isinstance(action, str) else "Unknown or missing action."
+    )
+    text = f"{what} {usage()}"
+    return {
+        "type": "error",
+        "error": text,
+        "message": text,
+        "code": "unknown_action",
+        "timestamp": time.time(),
+    }

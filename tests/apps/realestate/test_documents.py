@@ -1,0 +1,102 @@
+"""The shipped documents, the tokenizer and the embedding search the specialists rely on."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentstream.apps.realestate.documents import (
+    category_of,
+    default_index,
+    format_hits,
+    load_passages,
+    split_passages,
+)
+from agentstream.apps.realestate.embedding import WordPiece
+from agentstream.apps.realestate.specialists import monthly_payment, route
+
+
+def test_wordpiece_matches_bert_uncased_ids() -> None:
+    """The tokenizer gives BertTokenizer's ids (checked against the model's tokenizer.json)."""
+    wp = WordPiece()
+    assert wp.encode("What are the zoning requirements for residential development?") == [
+        101,
+        2054,
+        2024,
+        1996,
+        27462,
+        5918,
+        2005,
+        5647,
+        2458,
+        1029,
+        102,
+    ]
+    assert wp.encode("Café naïve résumé (ADU) setbacks: 10ft!") == [
+        101,
+        7668,
+        15743,
+        13746,
+        1006,
+        4748,
+        2226,
+        1007,
+        2275,
+        12221,
+        1024,
+        2184,
+        6199,
+        999,
+        102,
+    ]
+    assert len(wp.encode("word " * 1000)) == 256
+
+
+def test_documents_split_into_categorised_passages() -> None:
+    """Every ## section is a passage; file names give the category."""
+    passages = load_passages()
+    assert len(passages) >= 20
+    assert {p.category for p in passages} == {"zoning", "building_codes"}
+    assert category_of("building-codes-commercial.md") == "building_codes"
+    (only,) = split_passages("zoning-x.md", "# T\n\n## Heights\nUp to 30   feet.\n")
+    assert (only.title, only.section, only.text, only.category) == (
+        "T",
+        "Heights",
+        "Up to 30 feet.",
+        "zoning",
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "category", "section"),
+    [
+        (
+            "Do I need parking for an apartment near transit?",
+            "zoning",
+            "Residential parking requirements",
+        ),
+        ("What is the maximum stair riser height?", None, "Stairs, guards and handrails"),
+        ("Does a restaurant kitchen need a hood?", "building_codes", "Commercial kitchens"),
+        (
+            "How far must a house be from the side lot line?",
+            "zoning",
+            "Setbacks and lot coverage in NR zones",
+        ),
+    ],
+)
+def test_search_finds_the_passage_that_answers(
+    query: str, category: str | None, section: str
+) -> None:
+    """The local embedding model ranks the answering section first."""
+    hits = default_index().search(query, category, 3)
+    assert hits[0].passage.section == section
+    assert all(category is None or h.passage.category == category for h in hits)
+    assert hits[0].score > hits[-1].score
+    assert format_hits(hits).startswith(f"[1] {hits[0].passage.source}\n")
+
+
+def test_routing_and_mortgage_math() -> None:
+    """query_type aliases route to specialists; payments match the annuity formula."""
+    assert route("zoning").name == "zoning" and route("permits").name == "building_codes"
+    assert route("anything").name == "general"
+    assert round(monthly_payment(300_000, 6.0, 30), 2) == 1798.65
+    assert monthly_payment(1200, 0, 1) == 100

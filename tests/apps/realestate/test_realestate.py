@@ -1,0 +1,175 @@
+"""Real-estate orchestrator end to end over WebSocket and plain HTTP, in seed 004's format."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from agentstream.apps import load_app
+from agentstream.apps.realestate.documents import DOCS
+from agentstream.gateway.settings import Settings
+from tests.conftest import LiveServer, recv_json, serve
+
+ZONING_Q = "What are the setback requirements for a house in a residential zone?"
+
+
+@pytest.fixture
+def realestate_server() -> Iterator[LiveServer]:
+    """The orchestrator served with the scripted model."""
+    with serve(load_app("realestate"), Settings(model="scripted")) as live:
+        yield live
+
+
+async def recv_result(ws: Any, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """Frames of one run, up to its ``result`` or ``error``."""
+    frames: list[dict[str, Any]] = []
+    while True:
+        frame = await recv_json(ws, timeout)
+        frames.append(frame)
+        if frame["type"] in ("result", "error"):
+            return frames
+
+
+def invoke(question: str, **extra: Any) -> str:
+    return json.dumps({"action": "invoke", "question": question, **extra})
+
+
+def collapse(types: list[str]) -> list[str]:
+    return [t for i, t in enumerate(types) if i == 0 or types[i - 1] != t]
+
+
+def shipped_text() -> str:
+    """All shipped documents as one whitespace-normalised string."""
+    return " ".join(" ".join(p.read_text().split()) for p in DOCS.glob("*.md"))
+
+
+async def test_zoning_question_is_answered_by_the_zoning_agent_from_the_documents(
+    realestate_server: LiveServer,
+) -> None:
+    """A zoning question: statuses, messages, a tool call, then a result naming the zoning agent."""
+    async with websockets.connect(realestate_server.ws) as ws:
+        await ws.send(
+            invoke(ZONING_Q, context="A lot in Capitol Hill", query_type="zoning", requestId="q1")
+        )
+        frames = await recv_result(ws)
+    types = [f["type"] for f in frames]
+    assert collapse(types) == [
+        "status",
+        "message_delta",
+        "message",
+        "status",
+        "message_delta",
+        "message",
+        "result",
+    ]
+    statuses = [f["message"] for f in frames if f["type"] == "status"]
+    assert statuses == [
+        "Processing your query...",
+        "Routing your question to the zoning agent",
+        "Searching the Cedar Bay documents...",
+        "Found 3 relevant passages",
+        "Using tool search_zoning_documents",
+        "Tool search_zoning_documents finished (success)",
+    ]
+    assert frames[0]["requestId"] == "q1"
+    assert all(isinstance(f["timestamp"], float) and f["timestamp"] > 1e9 for f in frames)
+    assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))
+    messages = [f for f in frames if f["type"] == "message"]
+    assert all(set(m) == {"type", "role", "content", "timestamp", "runId", "seq"} for m in messages)
+    assert messages[0]["content"] == "Let me search the documents."
+    result = frames[-1]
+    assert set(result) == {"type", "data", "timestamp", "runId", "seq"}
+    data = result["data"]
+    assert {
+        k: data[k] for k in ("success", "agent", "query_type", "tools_available", "tools_used")
+    } == {
+        "success": True,
+        "agent": "zoning",
+        "query_type": "zoning",
+        "tools_available": 1,
+        "tools_used": 1,
+    }
+    assert data["content"] == messages[-1]["content"]
+    quoted = re.search(r'"(.+)"', data["content"])
+    assert quoted and quoted.group(1) in shipped_text()
+    assert "setback" in quoted.group(1).lower()
+    assert data["sources"][0]["doc"].startswith("zoning-")
+
+
+@pytest.mark.parametrize(
+    ("query_type", "agent", "tools"),
+    [
+        ("building_codes", "building_codes", 1),
+        ("Building Codes", "building_codes", 1),
+        (None, "general", 2),
+        ("market_trends", "general", 2),
+    ],
+)
+async def test_query_type_routes_to_its_specialist(
+    realestate_server: LiveServer, query_type: str | None, agent: str, tools: int
+) -> None:
+    """query_type picks the specialist; missing or unknown types go to the general agent."""
+    extra = {"query_type": query_type} if query_type is not None else {}
+    async with websockets.connect(realestate_server.ws) as ws:
+        await ws.send(invoke("How many exits does a restaurant need?", **extra))
+        frames = await recv_result(ws)
+    data = frames[-1]["data"]
+    assert (data["agent"], data["tools_available"], data["tools_used"]) == (agent, tools, 1)
+    assert data["query_type"] == (query_type or "general").lower().replace(" ", "_")
+
+
+async def test_unknown_action_goes_to_default_with_a_helpful_error(
+    realestate_server: LiveServer,
+) -> None:
+    """An unknown action gets {type: error, error, timestamp} saying how to invoke."""
+    async with websockets.connect(realestate_server.ws) as ws:
+        await ws.send(json.dumps({"action": "summon", "question": "?"}))
+        error = await recv_json(ws)
+        await ws.send(json.dumps({"action": "invoke"}))
+        invalid = await recv_json(ws)
+    assert error["type"] == "error" and error["code"] == "unknown_action"
+    assert '"action": "invoke"' in error["error"] and isinstance(error["timestamp"], float)
+    assert invalid["type"] == "error" and "question" in invalid["error"]
+    assert isinstance(invalid["timestamp"], float)
+
+
+async def test_plain_http_post_answers_the_final_result(realestate_server: LiveServer) -> None:
+    """POST /invoke answers the result data; /api/invoke the result frame; errors are 4xx."""
+    body = {"question": ZONING_Q, "query_type": "zoning"}
+    async with httpx.AsyncClient(base_url=realestate_server.http, timeout=30) as client:
+        plain = await client.post("/invoke", json=body)
+        framed = await client.post("/api/invoke", json={"action": "invoke", **body})
+        missing = await client.post("/invoke", json={"query_type": "zoning"})
+        junk = await client.post("/invoke", content=b"{")
+    assert plain.status_code == 200
+    assert plain.json()["agent"] == "zoning" and plain.json()["success"] is True
+    assert framed.status_code == 200 and framed.json()["type"] == "result"
+    assert framed.json()["data"]["content"] == plain.json()["content"]
+    assert missing.status_code == 422 and "question" in missing.json()["error"]
+    assert missing.json()["success"] is False
+    assert junk.status_code == 400 and junk.json()["code"] == "invalid_json"
+
+
+@pytest.mark.slow
+async def test_gemma_answers_a_zoning_question_in_the_seed_structure() -> None:
+    """With the embedded Gemma model the frames keep seed 004's structure and name the agent."""
+    with serve(load_app("realestate"), Settings(model="gemma")) as live:
+        async with websockets.connect(live.ws) as ws:
+            await ws.send(invoke(ZONING_Q, query_type="zoning"))
+            frames = await recv_result(ws, timeout=90)
+    assert frames[0] == {**frames[0], "type": "status", "message": "Processing your query..."}
+    result = frames[-1]
+    assert result["type"] == "result", result
+    data = result["data"]
+    assert data["success"] is True and data["agent"] == "zoning"
+    assert data["tools_available"] == 1 and isinstance(data["tools_used"], int)
+    assert isinstance(data["content"], str)
+    assert data["sources"] and data["sources"][0]["doc"].startswith("zoning-")
+    assert all("timestamp" in f for f in frames)
+    assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))

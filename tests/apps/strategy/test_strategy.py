@@ -1,0 +1,187 @@
+"""Strategy builder end to end over a real WebSocket at /ws/chat, in the seed's own format."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websockets
+
+from agentstream.apps import load_app
+from agentstream.apps.strategy import agent as strategy_agent
+from agentstream.apps.strategy.schemas import StrategyJSON
+from agentstream.gateway.settings import Settings
+from tests.conftest import LiveServer, recv_json, serve
+
+ASK = "I have $5000 and want a conservative strategy with 3% monthly returns"
+
+
+@contextlib.contextmanager
+def strategy_server(store_url: str, model: str = "scripted") -> Iterator[LiveServer]:
+    """The strategy app on a real server with its own SQLite store."""
+    with serve(load_app("strategy"), Settings(model=model, store=store_url)) as live:
+        yield live
+
+
+def chat_url(live: LiveServer, query: str = "") -> str:
+    return f"ws://127.0.0.1:{live.port}/ws/chat{query}"
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    return f"sqlite://{tmp_path / 'strategy.db'}"
+
+
+async def recv_response(ws: Any, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """Frames of one run, up to its ``response`` or run ``error``."""
+    frames: list[dict[str, Any]] = []
+    while True:
+        frame = await recv_json(ws, timeout)
+        frames.append(frame)
+        if frame["type"] == "response" or (frame["type"] == "error" and frame.get("runId")):
+            return frames
+
+
+def collapse(types: list[str]) -> list[str]:
+    return [t for i, t in enumerate(types) if i == 0 or types[i - 1] != t]
+
+
+async def test_chat_streams_message_then_strategy_parts_then_response(store_url: str) -> None:
+    """A seed message (no action) streams user text, 5 strategy updates, strategy, response."""
+    with strategy_server(store_url) as live:
+        async with websockets.connect(chat_url(live)) as ws:
+            await ws.send(json.dumps({"message": ASK}))
+            frames = await recv_response(ws)
+    assert collapse([f["type"] for f in frames]) == [
+        "start",
+        "user_message_chunk",
+        "strategy_update",
+        "strategy",
+        "response",
+    ]
+    updates = [f for f in frames if f["type"] == "strategy_update"]
+    assert [u["section"] for u in updates] == [
+        "account",
+        "flowchart",
+        "degen_class",
+        "strategy_metrics",
+        "guardrails",
+    ]
+    assert updates[2]["data"] == {"selected": "Low"}
+    assert updates[3]["data"] == {
+        "impact_monthly_return_delta_pct": 3.0,
+        "estimated_capital_required_usd": 5000.0,
+    }
+    response = frames[-1]
+    assert set(response) == {"type", "user_message", "strategy_json", "runId", "seq"}
+    text = "".join(f["content"] for f in frames if f["type"] == "user_message_chunk")
+    assert response["user_message"] == text
+    assert text.startswith("I've built a low-risk strategy for your $5,000")
+    StrategyJSON.model_validate(response["strategy_json"])
+    assert frames[-2]["strategy_json"] == response["strategy_json"]
+    assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))
+
+
+async def test_malformed_backend_yields_an_error_and_keeps_the_last_strategy(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a good turn, a broken <backend> gives strategy_error and the old strategy."""
+    with strategy_server(store_url) as live:
+        async with websockets.connect(chat_url(live)) as ws:
+            await ws.send(json.dumps({"action": "chat", "message": ASK}))
+            good = (await recv_response(ws))[-1]["strategy_json"]
+            broken = [
+                [
+                    {
+                        "text": "<user_message>Raised the target.</user_message>\n"
+                        '<backend>{"degen_class": {"selected": "High"}, '
+                        '"flowchart": {"nodes": [</backend>'
+                    }
+                ]
+            ]
+            monkeypatch.setattr(strategy_agent, "scripted_turns", lambda last: broken)
+            await ws.send(json.dumps({"action": "chat", "message": "Make it 10% a month"}))
+            frames = await recv_response(ws)
+            monkeypatch.undo()
+            await ws.send(json.dumps({"action": "chat", "message": "Fine, 4% then"}))
+            after = (await recv_response(ws))[-1]
+    types = [f["type"] for f in frames]
+    assert collapse(types) == [
+        "start",
+        "user_message_chunk",
+        "strategy_update",
+        "strategy_error",
+        "strategy",
+        "response",
+    ]
+    error = frames[types.index("strategy_error")]
+    assert error["code"] == "invalid_json" and "not valid JSON" in error["message"]
+    assert frames[-2]["strategy_json"] == good
+    assert (
+        frames[-1]["strategy_json"] == good and frames[-1]["user_message"] == "Raised the target."
+    )
+    assert "error" in frames[-1]
+    # The next turn starts from the last good strategy: its capital is still $5,000.
+    assert after["strategy_json"]["strategy_metrics"] == {
+        "impact_monthly_return_delta_pct": 4.0,
+        "estimated_capital_required_usd": 5000.0,
+    }
+
+
+async def test_seed_messages_payload_and_bad_requests(store_url: str) -> None:
+    """{messages: [...]} is accepted; an empty message gets an error frame naming it."""
+    history = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!"},
+        {"role": "user", "content": "I have 2k dollars, aggressive please"},
+    ]
+    with strategy_server(store_url) as live:
+        async with websockets.connect(chat_url(live)) as ws:
+            await ws.send(json.dumps({"messages": history}))
+            response = (await recv_response(ws))[-1]
+            await ws.send(json.dumps({"message": "   "}))
+            error = await recv_json(ws)
+    assert response["strategy_json"]["degen_class"] == {"selected": "High"}
+    assert response["strategy_json"]["strategy_metrics"]["estimated_capital_required_usd"] == 2000
+    assert error["type"] == "error" and error["code"] == "invalid_request"
+    assert "message" in error["message"]
+
+
+@pytest.mark.slow
+async def test_gemma_answer_is_parsed_into_the_seed_structure(store_url: str) -> None:
+    """With the embedded Gemma model the run ends in a response with message and strategy."""
+    with strategy_server(store_url, model="gemma") as live:
+        async with websockets.connect(chat_url(live)) as ws:
+            await ws.send(json.dumps({"message": ASK}))
+            frames = await recv_response(ws, timeout=90)
+    types = [f["type"] for f in frames]
+    assert types[0] == "start" and types[-2:] == ["strategy", "response"]
+    response = frames[-1]
+    assert isinstance(response["user_message"], str)
+    if response["strategy_json"] is not None:
+        StrategyJSON.model_validate(response["strategy_json"])
+    else:
+        assert "strategy_error" in types and response["error"]
+    assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))
+
+
+async def test_cancel_stops_the_answer_and_saves_nothing(store_url: str) -> None:
+    """cancel mid-answer ends the run with a cancelled error; the thread stays empty."""
+    with serve(load_app("strategy"), Settings(model="scripted:0.05", store=store_url)) as live:
+        async with websockets.connect(chat_url(live)) as ws:
+            await ws.send(json.dumps({"message": ASK}))
+            first = await recv_json(ws)
+            await recv_json(ws)  # the first chunk: the model is streaming
+            await ws.send(json.dumps({"action": "cancel", "runId": first["runId"]}))
+            frames = [await recv_json(ws)]
+            while not (frames[-1]["type"] == "error" and frames[-1].get("runId")):
+                frames.append(await recv_json(ws))
+            await ws.send(json.dumps({"action": "history"}))
+            stored = await recv_json(ws)
+    assert frames[-1]["code"] == "cancelled"
+    assert "response" not in [f["type"] for f in frames]
+    assert stored["type"] == "history_result" and stored["messages"] == []

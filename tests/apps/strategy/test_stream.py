@@ -1,0 +1,124 @@
+"""Parsed answers become chat text, valid strategy parts and a snapshot; bad ones keep the last."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from agentstream.apps.strategy.schemas import InvalidStrategy, validate_part, validate_strategy
+from agentstream.apps.strategy.scripted import build_strategy, scripted_answer
+from agentstream.apps.strategy.stream import StrategyStream
+from agentstream.protocol.events import Custom, Event, StateDelta, StateSnapshot, TextMessageChunk
+
+GOOD = build_strategy("I have $5000 and want a conservative 3% a month", None)
+
+
+def play(
+    answer: str, last_good: dict[str, Any] | None = None
+) -> tuple[StrategyStream, list[Event]]:
+    stream = StrategyStream(last_good, message_id="m1")
+    events: list[Event] = []
+    for i in range(0, len(answer), 7):
+        events.extend(stream.feed(answer[i : i + 7]))
+    return stream, [*events, *stream.finish()]
+
+
+def test_valid_answer_streams_text_then_each_part_then_the_snapshot() -> None:
+    """Text chunks, one StateDelta per part, then a snapshot of the validated strategy."""
+    stream, events = play(scripted_answer("I have $5000 and want a conservative 3% a month", None))
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[0] == "TextMessageChunk" and kinds[-1] == "StateSnapshot"
+    deltas = [e for e in events if isinstance(e, StateDelta)]
+    assert [d.delta[0]["path"] for d in deltas] == [
+        "/account",
+        "/flowchart",
+        "/degen_class",
+        "/strategy_metrics",
+        "/guardrails",
+    ]
+    assert events[-1] == StateSnapshot(snapshot=GOOD)
+    assert stream.result() == {"user_message": stream.user_message, "strategy_json": GOOD}
+    assert all(e.message_id == "m1" for e in events if isinstance(e, TextMessageChunk))
+
+
+def test_malformed_json_is_an_error_and_the_last_good_strategy_is_kept() -> None:
+    """Broken JSON yields strategy_error and the snapshot is the previous strategy."""
+    stream, events = play(
+        '<user_message>Tweaked it.</user_message><backend>{"flowchart": {"nodes": [}</backend>',
+        last_good=GOOD,
+    )
+    errors = [e for e in events if isinstance(e, Custom)]
+    assert [e.name for e in errors] == ["strategy_error"]
+    assert errors[0].value["code"] == "invalid_json"
+    assert events[-1] == StateSnapshot(snapshot=GOOD)
+    assert stream.result()["strategy_json"] == GOOD
+    assert stream.result()["user_message"] == "Tweaked it."
+    assert "not valid JSON" in stream.result()["error"]
+
+
+def test_invalid_part_is_reported_once_and_not_applied() -> None:
+    """A part failing validation is named, never sent as state, and the old strategy stays."""
+    bad = {**GOOD, "degen_class": {"selected": "Extreme"}}
+    answer = f"<user_message>Hi</user_message><backend>{json.dumps(bad)}</backend>"
+    stream, events = play(answer, last_good=None)
+    errors = [e.value for e in events if isinstance(e, Custom)]
+    assert len(errors) == 1 and errors[0]["section"] == "degen_class"
+    assert "degen_class.selected" in errors[0]["message"]
+    paths = [e.delta[0]["path"] for e in events if isinstance(e, StateDelta)]
+    assert "/degen_class" not in paths and "/flowchart" in paths
+    assert events[-1] == StateSnapshot(snapshot=None)
+
+
+def test_missing_backend_keeps_the_last_strategy() -> None:
+    """An answer without <backend> reports it and keeps the previous strategy."""
+    stream, events = play("Sure, happy to help!", last_good=GOOD)
+    assert [e.value["code"] for e in events if isinstance(e, Custom)] == ["missing"]
+    assert stream.result()["user_message"] == "Sure, happy to help!"
+    assert stream.result()["strategy_json"] == GOOD
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "mentions"),
+    [
+        (
+            "flowchart",
+            {"nodes": [{"id": "a", "label": "A"}], "edges": [{"source": "a", "target": "zz"}]},
+            "unknown node 'zz'",
+        ),
+        ("flowchart", {"nodes": []}, "flowchart.nodes"),
+        ("strategy_metrics", {"impact_monthly_return_delta_pct": 3}, "estimated_capital"),
+        ("guardrails", {"enabled": [{"status": "on"}]}, "guardrails.enabled.0"),
+    ],
+)
+def test_part_validation_names_the_field(key: str, value: Any, mentions: str) -> None:
+    """An invalid part raises InvalidStrategy naming the failing field."""
+    with pytest.raises(InvalidStrategy) as exc:
+        validate_part(key, value)
+    assert mentions in str(exc.value)
+
+
+def test_lenient_shapes_are_normalised() -> None:
+    """Lower-case risk, string guardrails, from/to edges and missing labels are accepted."""
+    strategy = validate_strategy(
+        {
+            "flowchart": {
+                "nodes": [{"id": "a"}, {"id": "b", "label": "B"}],
+                "edges": [{"from": "a", "to": "b"}],
+            },
+            "degen_class": {"selected": "medium"},
+            "strategy_metrics": {
+                "impact_monthly_return_delta_pct": "4.5",
+                "estimated_capital_required_usd": 100,
+            },
+            "guardrails": {"enabled": ["Stop-loss"]},
+        }
+    )
+    assert strategy["degen_class"] == {"selected": "Medium"}
+    assert strategy["flowchart"]["nodes"][0] == {"id": "a", "label": "a", "type": "step"}
+    assert strategy["flowchart"]["edges"] == [{"source": "a", "target": "b", "label": ""}]
+    assert strategy["guardrails"]["enabled"] == [
+        {"name": "Stop-loss", "status": "active", "value": None}
+    ]
+    assert validate_part("unknown_key", {}) is None
