@@ -17,7 +17,7 @@ from agentstream.apps.strategy.prompts import SYSTEM_PROMPT, history_messages
 from agentstream.apps.strategy.schemas import StrategyChat, StrategyHistory
 from agentstream.apps.strategy.scripted import scripted_turns
 from agentstream.apps.strategy.stream import StrategyStream
-from agentstream.apps.strategy.threads import app_store, thread_id
+from agentstream.agents.threads import app_store, thread_id
 from agentstream.gateway.context import RouteContext
 from agentstream.protocol.events import Event, RunFinished, TextMessageChunk
 

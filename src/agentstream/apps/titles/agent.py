@@ -18,7 +18,7 @@ from agentstream.agents.runner import AgentStream
 from agentstream.apps.titles.prompts import SYSTEM_PROMPT, history_messages
 from agentstream.apps.titles.schemas import History, StreamTitles
 from agentstream.apps.titles.scripted import scripted_turns
-from agentstream.apps.titles.threads import app_store, thread_id
+from agentstream.agents.threads import app_store, thread_id
 from agentstream.gateway.context import RouteContext
 from agentstream.protocol.events import Custom, Event, RunFinished, TextMessageChunk
 

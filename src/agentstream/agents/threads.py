@@ -1,4 +1,4 @@
-"""Where the title chat keeps its history: the gateway's store, one thread per project.
+"""Where chat apps keep conversations: the gateway's store, one thread per user and chat.
 
 The gateway opens the store and puts it in ``ctx.services["store"]``. When it has none (a
 server started with ``--store none``, or a handler called outside a gateway), :func:`app_store`

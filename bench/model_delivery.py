@@ -1,0 +1,87 @@
+"""Tokens/s a WebSocket client receives ÷ tokens/s the embedded model generates, same prompt.
+
+    .venv/bin/python bench/model_delivery.py [gemma|qwen]
+
+First the model streams alone (in-process, counting text deltas); then the same request runs
+through the gateway over a real WebSocket and the client counts the text it receives. Greedy
+decoding makes both generate the same tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+import websockets
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from agentstream.models.local import LocalModel  # noqa: E402
+from agentstream.protocol.events import RunFinished, TextMessageChunk  # noqa: E402
+
+PROMPT = "Write a long, detailed story about a lighthouse keeper and the sea."
+MESSAGES = [{"role": "user", "content": [{"text": PROMPT}]}]
+
+
+async def alone(model: LocalModel) -> tuple[int, float]:
+    count, start, first = 0, 0.0, 0.0
+    start = time.perf_counter()
+    async for event in model.stream(MESSAGES):
+        if "contentBlockDelta" in event and "text" in event["contentBlockDelta"]["delta"]:
+            count += 1
+            first = first or time.perf_counter()
+    return count, time.perf_counter() - first
+
+
+async def through_gateway(weights: str) -> tuple[int, float]:
+    from pydantic import BaseModel
+
+    from agentstream.gateway.routes import AgentApp
+    from agentstream.gateway.settings import Settings
+    from tests.conftest import serve
+
+    class Ask(BaseModel):
+        prompt: str
+
+    app = AgentApp(name="delivery", dialect="agentstream")
+
+    @app.run("ask", Ask)
+    async def ask(request: Ask, ctx):  # type: ignore[no-untyped-def]
+        model = LocalModel(weights, max_tokens=400)
+        async for event in model.stream(MESSAGES, cancel_signal=ctx.cancel_signal):
+            delta = event.get("contentBlockDelta", {}).get("delta", {})
+            if "text" in delta:
+                yield TextMessageChunk(delta=delta["text"], message_id="m")
+        yield RunFinished(result=None)
+
+    with serve(app, Settings(model=weights, store="none")) as live:
+        async with websockets.connect(live.ws) as ws:
+            await ws.send(json.dumps({"action": "ask", "prompt": PROMPT}))
+            count, first = 0, 0.0
+            while True:
+                frame = json.loads(await ws.recv())
+                if frame["type"] == "TEXT_MESSAGE_CHUNK":
+                    count += 1
+                    first = first or time.perf_counter()
+                if frame["type"] in ("RUN_FINISHED", "RUN_ERROR"):
+                    return count, time.perf_counter() - first
+
+
+async def main(weights: str) -> None:
+    model = LocalModel(weights, max_tokens=400)
+    await model.load()
+    await alone(model)  # warm the prompt cache so both measured runs start alike
+    n_alone, t_alone = await alone(model)
+    n_gw, t_gw = await through_gateway(weights)
+    rate_alone, rate_gw = n_alone / t_alone, n_gw / t_gw
+    print(f"| model | tokens alone | tok/s alone | tokens via WS | tok/s via WS | ratio |")
+    print(f"|---|---|---|---|---|---|")
+    print(f"| {weights} | {n_alone} | {rate_alone:.1f} | {n_gw} | {rate_gw:.1f} | "
+          f"{rate_gw / rate_alone:.3f} |")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "gemma"))
