@@ -11,6 +11,7 @@ a final frame; each frame carries ``ts`` (the sender's time.time()) so clients m
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -48,7 +49,7 @@ def gateway_app() -> Starlette:
         yield RunFinished(result={"n": request.n})
 
     return create_app(app, Settings(model="scripted", send_queue_frames=65536,
-                                        store="sqlite://:memory:"))
+                                        store=os.environ.get("AGENTSTREAM_BENCH_STORE", "sqlite://:memory:")))
 
 
 def bare_app() -> Starlette:
