@@ -273,3 +273,21 @@ async def wait_until_async(store: Any, run_id: str) -> None:
             return
         await asyncio.sleep(0.025)
     raise TimeoutError("the run was not recorded as finished")
+
+
+async def test_connections_are_recorded_on_connect_and_removed_on_disconnect(tmp_path: Any) -> None:
+    """$connect writes the connection row (id, user) to the store; $disconnect deletes it."""
+    settings = Settings(model="scripted", store=f"sqlite:///{tmp_path}/conns.db")
+    with serve(counting_app(), settings) as live:
+        async with open_store(settings.store) as reader:
+            async with websockets.connect(f"{live.ws}?user=carol") as ws:
+                await ws.send(json.dumps({"action": "ping"}))
+                await recv_json(ws)
+                rows = await reader.list_connections("carol")
+            assert len(rows) == 1 and rows[0].user_id == "carol"
+            assert rows[0].meta == {"dialect": "agentstream"}
+            for _ in range(200):
+                if not await reader.list_connections("carol"):
+                    break
+                await asyncio.sleep(0.01)
+            assert await reader.list_connections("carol") == []
