@@ -32,7 +32,8 @@ class AGUIDialect:
 
     def render(self, event: Event) -> dict[str, Any]:
         """The AG-UI event for ``event``."""
-        frame = {k: v for k, v in to_dict(event).items() if k not in _ENVELOPE and v not in ("", None)}
+        fields = to_dict(event).items()
+        frame = {k: v for k, v in fields if k not in _ENVELOPE and v not in ("", None)}
         match event:
             case RunStarted() | RunFinished():
                 frame["threadId"] = frame.get("threadId") or event.run_id

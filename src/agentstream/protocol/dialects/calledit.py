@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from agentstream.protocol.dialects import register
+from agentstream.protocol.dialects.seed import SeedDialect, tool_input
 from agentstream.protocol.events import (
     Custom,
     Event,
@@ -29,19 +28,12 @@ from agentstream.protocol.events import (
 )
 
 
-def _tool_input(arguments: str) -> Any:
-    try:
-        return orjson.loads(arguments) if arguments else {}
-    except orjson.JSONDecodeError:
-        return arguments
-
-
 def _body(event: Event) -> dict[str, Any]:
     match event:
         case TextMessageChunk(delta=delta):
             return {"type": "text", "content": delta}
         case ToolCallChunk(tool_call_id=call_id, tool_call_name=name, delta=arguments):
-            return {"type": "tool", "name": name, "input": _tool_input(arguments), "id": call_id}
+            return {"type": "tool", "name": name, "input": tool_input(arguments), "id": call_id}
         case ToolCallResult(tool_call_id=call_id, tool_call_name=name, content=content, status=s):
             return {"type": "tool_result", "id": call_id, "name": name, "content": content,
                     "status": s}
@@ -69,21 +61,4 @@ def _body(event: Event) -> dict[str, Any]:
     return {"type": "status", "status": event.type.lower()}
 
 
-class CalledItDialect:
-    """Seed frames plus ``runId`` and ``seq``."""
-
-    name = "calledit"
-
-    def render(self, event: Event) -> dict[str, Any]:
-        """The seed frame for ``event``."""
-        frame = _body(event)
-        frame["runId"] = event.run_id
-        frame["seq"] = event.seq
-        return frame
-
-    def render_error(self, message: str, code: str, **extra: Any) -> dict[str, Any]:
-        """``{"type":"error","message":…}`` as the seed's client expects."""
-        return {"type": "error", "message": message, "code": code, **extra}
-
-
-DIALECT = register(CalledItDialect())
+DIALECT = register(SeedDialect("calledit", _body))

@@ -19,9 +19,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import orjson
-
 from agentstream.protocol.dialects import register
+from agentstream.protocol.dialects.seed import SeedDialect, tool_input
 from agentstream.protocol.events import (
     Custom,
     Event,
@@ -36,13 +35,6 @@ from agentstream.protocol.events import (
     ToolCallChunk,
     ToolCallResult,
 )
-
-
-def _tool_input(arguments: str) -> Any:
-    try:
-        return orjson.loads(arguments) if arguments else {}
-    except orjson.JSONDecodeError:
-        return arguments
 
 
 def _started(started_with: Any) -> dict[str, Any]:
@@ -75,7 +67,7 @@ def _body(event: Event) -> dict[str, Any]:
                 "type": "status",
                 "message": f"Using tool {name}",
                 "tool": name,
-                "input": _tool_input(arguments),
+                "input": tool_input(arguments),
                 "id": call_id,
             }
         case ToolCallResult(tool_call_id=call_id, tool_call_name=name, status=status):
@@ -101,29 +93,18 @@ def _body(event: Event) -> dict[str, Any]:
     return {"type": "status", "message": event.type.lower()}
 
 
-class RealEstateDialect:
-    """Seed 004 frames plus ``runId`` and ``seq``."""
-
-    name = "realestate"
+class RealEstateDialect(SeedDialect):
+    """Seed 004 frames: every frame, errors included, carries a ``timestamp``."""
 
     def render(self, event: Event) -> dict[str, Any]:
-        """The frame for ``event``."""
-        frame = _body(event)
+        """The frame for ``event``, with the event's ``ts`` as its ``timestamp``."""
+        frame = super().render(event)
         frame["timestamp"] = event.ts
-        frame["runId"] = event.run_id
-        frame["seq"] = event.seq
         return frame
 
     def render_error(self, message: str, code: str, **extra: Any) -> dict[str, Any]:
         """``{"type": "error", "error": …}`` for a bad request (``message`` too, for our client)."""
-        return {
-            "type": "error",
-            "error": message,
-            "message": message,
-            "code": code,
-            "timestamp": time.time(),
-            **extra,
-        }
+        return super().render_error(message, code, error=message, timestamp=time.time(), **extra)
 
 
-DIALECT = register(RealEstateDialect())
+DIALECT = register(RealEstateDialect("realestate", _body))

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentstream.protocol.dialects import register
+from agentstream.protocol.dialects.seed import SeedDialect
 from agentstream.protocol.events import (
     Custom,
     Event,
@@ -98,21 +99,4 @@ def _body(event: Event) -> dict[str, Any]:
     return {"type": "status", "status": event.type.lower()}
 
 
-class StrategyDialect:
-    """Seed 003 frames plus ``runId`` and ``seq``."""
-
-    name = "strategy"
-
-    def render(self, event: Event) -> dict[str, Any]:
-        """The frame for ``event``."""
-        frame = _body(event)
-        frame["runId"] = event.run_id
-        frame["seq"] = event.seq
-        return frame
-
-    def render_error(self, message: str, code: str, **extra: Any) -> dict[str, Any]:
-        """An error that belongs to no run."""
-        return {"type": "error", "message": message, "code": code, **extra}
-
-
-DIALECT = register(StrategyDialect())
+DIALECT = register(SeedDialect("strategy", _body))

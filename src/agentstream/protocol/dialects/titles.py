@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentstream.protocol.dialects import register
+from agentstream.protocol.dialects.seed import SeedDialect
 from agentstream.protocol.events import (
     Custom,
     Event,
@@ -89,21 +90,4 @@ def _body(event: Event) -> dict[str, Any]:
     return {"type": "status", "status": event.type.lower()}
 
 
-class TitlesDialect:
-    """Seed 002 frames plus ``runId`` and ``seq``."""
-
-    name = "titles"
-
-    def render(self, event: Event) -> dict[str, Any]:
-        """The frame for ``event``."""
-        frame = _body(event)
-        frame["runId"] = event.run_id
-        frame["seq"] = event.seq
-        return frame
-
-    def render_error(self, message: str, code: str, **extra: Any) -> dict[str, Any]:
-        """An error that belongs to no run."""
-        return {"type": "error", "message": message, "code": code, **extra}
-
-
-DIALECT = register(TitlesDialect())
+DIALECT = register(SeedDialect("titles", _body))
