@@ -11,17 +11,21 @@ MODEL  ?= local
 PORT   ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench setup-run setup-test system-deps clean
+.PHONY: run test lint check-lint bench setup-run setup-test system-deps clean
 
 run: setup-run
 	$(VENV)/bin/agentstream serve $(APP) --model $(MODEL) --port $(PORT)
 
 test: setup-test
+	@$(MAKE) --no-print-directory check-lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: setup-test
-	$(PY) -m pip install -q -e '.[dev]'
-	$(VENV)/bin/ruff check src tests
+lint: setup-test check-lint
+
+# Lint and types run inside `make test` too, so they cannot rot.
+check-lint:
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff format --check src tests bench scripts
 	$(VENV)/bin/mypy src
 
 bench: setup-test

@@ -48,8 +48,14 @@ def gateway_app() -> Starlette:
             yield TextMessageChunk(delta=f"tok{i} ", message_id="m")
         yield RunFinished(result={"n": request.n})
 
-    return create_app(app, Settings(model="scripted", send_queue_frames=65536,
-                                        store=os.environ.get("AGENTSTREAM_BENCH_STORE", "sqlite://:memory:")))
+    return create_app(
+        app,
+        Settings(
+            model="scripted",
+            send_queue_frames=65536,
+            store=os.environ.get("AGENTSTREAM_BENCH_STORE", "sqlite://:memory:"),
+        ),
+    )
 
 
 def bare_app() -> Starlette:
@@ -60,19 +66,40 @@ def bare_app() -> Starlette:
                 body = orjson.loads(await ws.receive_text())
                 n, pause = int(body.get("n", 100)), float(body.get("pause", 0))
                 run = "run_bare"
-                await ws.send_text(orjson.dumps({"type": "RUN_STARTED", "runId": run, "seq": 1,
-                                                 "ts": time.time()}).decode())
+                await ws.send_text(
+                    orjson.dumps(
+                        {"type": "RUN_STARTED", "runId": run, "seq": 1, "ts": time.time()}
+                    ).decode()
+                )
                 for i in range(n):
                     if pause:
                         await asyncio.sleep(pause)
                     elif i % 32 == 31:
                         await asyncio.sleep(0)
-                    await ws.send_text(orjson.dumps({
-                        "type": "TEXT_MESSAGE_CHUNK", "runId": run, "seq": i + 2, "ts": time.time(),
-                        "delta": f"tok{i} ", "messageId": "m", "role": "assistant"}).decode())
-                await ws.send_text(orjson.dumps({"type": "RUN_FINISHED", "runId": run,
-                                                 "seq": n + 2, "ts": time.time(),
-                                                 "result": {"n": n}}).decode())
+                    await ws.send_text(
+                        orjson.dumps(
+                            {
+                                "type": "TEXT_MESSAGE_CHUNK",
+                                "runId": run,
+                                "seq": i + 2,
+                                "ts": time.time(),
+                                "delta": f"tok{i} ",
+                                "messageId": "m",
+                                "role": "assistant",
+                            }
+                        ).decode()
+                    )
+                await ws.send_text(
+                    orjson.dumps(
+                        {
+                            "type": "RUN_FINISHED",
+                            "runId": run,
+                            "seq": n + 2,
+                            "ts": time.time(),
+                            "result": {"n": n},
+                        }
+                    ).decode()
+                )
         except WebSocketDisconnect:
             return
 
@@ -82,5 +109,11 @@ def bare_app() -> Starlette:
 if __name__ == "__main__":
     kind, port = sys.argv[1], int(sys.argv[2])
     asgi = gateway_app() if kind == "agentstream" else bare_app()
-    uvicorn.run(asgi, host="127.0.0.1", port=port, log_level="warning", backlog=4096,
-                ws_per_message_deflate=False)
+    uvicorn.run(
+        asgi,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        backlog=4096,
+        ws_per_message_deflate=False,
+    )

@@ -27,8 +27,7 @@ MESSAGES = [{"role": "user", "content": [{"text": PROMPT}]}]
 
 
 async def alone(model: LocalModel) -> tuple[int, float]:
-    count, start, first = 0, 0.0, 0.0
-    start = time.perf_counter()
+    count, first = 0, 0.0
     async for event in model.stream(MESSAGES):
         if "contentBlockDelta" in event and "text" in event["contentBlockDelta"]["delta"]:
             count += 1
@@ -77,10 +76,12 @@ async def main(weights: str) -> None:
     n_alone, t_alone = await alone(model)
     n_gw, t_gw = await through_gateway(weights)
     rate_alone, rate_gw = n_alone / t_alone, n_gw / t_gw
-    print(f"| model | tokens alone | tok/s alone | tokens via WS | tok/s via WS | ratio |")
-    print(f"|---|---|---|---|---|---|")
-    print(f"| {weights} | {n_alone} | {rate_alone:.1f} | {n_gw} | {rate_gw:.1f} | "
-          f"{rate_gw / rate_alone:.3f} |")
+    print("| model | tokens alone | tok/s alone | tokens via WS | tok/s via WS | ratio |")
+    print("|---|---|---|---|---|---|")
+    print(
+        f"| {weights} | {n_alone} | {rate_alone:.1f} | {n_gw} | {rate_gw:.1f} | "
+        f"{rate_gw / rate_alone:.3f} |"
+    )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,9 @@ def free_port() -> int:
 @contextmanager
 def server(kind: str):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(HERE / "_servers.py"), kind, str(port)],
-                            cwd=HERE.parent)
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "_servers.py"), kind, str(port)], cwd=HERE.parent
+    )
     deadline = time.monotonic() + 20
     while True:
         try:
@@ -56,8 +57,12 @@ def server(kind: str):
         proc.wait(10)
 
 
-async def one_stream(port: int, n: int, lat: list[float] | None, pause: float = 0.0) -> tuple[int, float]:
-    async with websockets.connect(f"ws://127.0.0.1:{port}/ws", max_size=None, compression=None) as ws:
+async def one_stream(
+    port: int, n: int, lat: list[float] | None, pause: float = 0.0
+) -> tuple[int, float]:
+    async with websockets.connect(
+        f"ws://127.0.0.1:{port}/ws", max_size=None, compression=None
+    ) as ws:
         sent = time.time()
         await ws.send(orjson.dumps({"action": "count", "n": n, "pause": pause}).decode())
         count, first = 0, 0.0
@@ -80,8 +85,11 @@ async def throughput(port: int, clients: int, n: int) -> dict[str, float]:
     wall = time.perf_counter() - start
     events = sum(c for c, _ in results)
     lat.sort()
-    return {"events_per_s": events / wall, "p50_ms": lat[len(lat) // 2] * 1000,
-            "p99_ms": lat[int(len(lat) * 0.99)] * 1000}
+    return {
+        "events_per_s": events / wall,
+        "p50_ms": lat[len(lat) // 2] * 1000,
+        "p99_ms": lat[int(len(lat) * 0.99)] * 1000,
+    }
 
 
 async def first_event(port: int, burst: int, n: int) -> dict[str, float]:
@@ -97,8 +105,11 @@ async def first_event(port: int, burst: int, n: int) -> dict[str, float]:
         firsts.append(first * 1000)
     await asyncio.gather(*bursting)
     firsts.sort()
-    return {"alone_p50_ms": statistics.median(alone), "burst_p50_ms": firsts[len(firsts) // 2],
-            "burst_p99_ms": firsts[-1]}
+    return {
+        "alone_p50_ms": statistics.median(alone),
+        "burst_p50_ms": firsts[len(firsts) // 2],
+        "burst_p99_ms": firsts[-1],
+    }
 
 
 def rss_kb(pid: int) -> int:
@@ -112,9 +123,12 @@ async def idle(port: int, pid: int, count: int) -> dict[str, float]:
     base = rss_kb(pid)
     conns = []
     for i in range(0, count, 500):
-        conns += await asyncio.gather(*(websockets.connect(f"ws://127.0.0.1:{port}/ws",
-                                                           compression=None)
-                                        for _ in range(min(500, count - i))))
+        conns += await asyncio.gather(
+            *(
+                websockets.connect(f"ws://127.0.0.1:{port}/ws", compression=None)
+                for _ in range(min(500, count - i))
+            )
+        )
     await asyncio.sleep(2)
     grown = rss_kb(pid) - base
     await asyncio.gather(*(c.close() for c in conns))
@@ -144,9 +158,13 @@ async def main(quick: bool) -> None:
     for kind in ("agentstream", "bare"):
         with server(kind) as (port, pid):
             for clients, n in cases:
-                tput.setdefault(f"{clients} clients x {n} events", {})[kind] = await throughput(port, clients, n)
+                tput.setdefault(f"{clients} clients x {n} events", {})[kind] = await throughput(
+                    port, clients, n
+                )
             burst = 1000 if not quick else 100
-            first.setdefault(f"{burst}-stream burst", {})[kind] = await first_event(port, burst, 200)
+            first.setdefault(f"{burst}-stream burst", {})[kind] = await first_event(
+                port, burst, 200
+            )
             count = 10000 if not quick else 1000
             mem.setdefault(f"{count} idle", {})[kind] = await idle(port, pid, count)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, pid {os.getpid()}")

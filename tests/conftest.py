@@ -53,8 +53,14 @@ def serve(app: AgentApp, settings: Settings) -> Iterator[LiveServer]:
         settings.store = "sqlite://:memory:"
     asgi = create_app(app, settings)
     port = free_port()
-    config = uvicorn.Config(asgi, host="127.0.0.1", port=port, log_level="warning",
-                            ws_per_message_deflate=False, lifespan="on")
+    config = uvicorn.Config(
+        asgi,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws_per_message_deflate=False,
+        lifespan="on",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -17,10 +17,19 @@ AGENTSTREAM = str(Path(sys.executable).parent / "agentstream")
 
 def agentstream(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the CLI to its end with a clean clock and store environment."""
-    base = {k: v for k, v in os.environ.items()
-            if k not in ("AGENTSTREAM_NOW", "AGENTSTREAM_STORE", "AGENTSTREAM_MODEL")}
-    return subprocess.run([AGENTSTREAM, *args], env=base | (env or {}), capture_output=True,
-                          text=True, timeout=120, check=False)
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("AGENTSTREAM_NOW", "AGENTSTREAM_STORE", "AGENTSTREAM_MODEL")
+    }
+    return subprocess.run(
+        [AGENTSTREAM, *args],
+        env=base | (env or {}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def record(statement: str, date: str) -> dict[str, object]:
@@ -28,9 +37,11 @@ def record(statement: str, date: str) -> dict[str, object]:
     return {
         "prediction_statement": statement,
         "verification_date": date,
-        "verification_method": {"source": ["S&P Dow Jones Indices"],
-                                "criteria": ["A daily close at or above 6000"],
-                                "steps": ["Open the index history", "Find the highest close"]},
+        "verification_method": {
+            "source": ["S&P Dow Jones Indices"],
+            "criteria": ["A daily close at or above 6000"],
+            "steps": ["Open the index history", "Find the highest close"],
+        },
         "initial_status": "pending",
     }
 
@@ -47,9 +58,17 @@ async def _get(url: str, *rows: CallRow) -> list[CallRow]:
 
 def test_call_prints_a_valid_record_as_json() -> None:
     """`agentstream call … --json` prints a valid record due at the end of the month named."""
-    done = agentstream("call", "The S&P 500 will reach 6000 points by March 2025",
-                       "--timezone", "America/New_York", "--now", "2025-01-15T10:00:00",
-                       "--model", "scripted", "--json")
+    done = agentstream(
+        "call",
+        "The S&P 500 will reach 6000 points by March 2025",
+        "--timezone",
+        "America/New_York",
+        "--now",
+        "2025-01-15T10:00:00",
+        "--model",
+        "scripted",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     record = PredictionRecord.model_validate_json(done.stdout)
     assert record.verification_date == "2025-03-31"
@@ -59,13 +78,16 @@ def test_call_prints_a_valid_record_as_json() -> None:
 def test_verify_due_verifies_and_stores_the_verdicts_of_due_calls(tmp_path: Path) -> None:
     """`verify --due --now 2025-04-02` stores a verdict for the call due 2025-03-31 only."""
     url = f"sqlite://{tmp_path / 'calls.db'}"
-    due, later = asyncio.run(_save(
-        url,
-        ("alice", record("The S&P 500 closes at or above 6000 by 2025-03-31.", "2025-03-31")),
-        ("bob", record("The S&P 500 closes at or above 7000 by 2025-06-30.", "2025-06-30")),
-    ))
-    done = agentstream("verify", "--due", "--now", "2025-04-02", "--model", "scripted",
-                       "--store", url, "--json")
+    due, later = asyncio.run(
+        _save(
+            url,
+            ("alice", record("The S&P 500 closes at or above 6000 by 2025-03-31.", "2025-03-31")),
+            ("bob", record("The S&P 500 closes at or above 7000 by 2025-06-30.", "2025-06-30")),
+        )
+    )
+    done = agentstream(
+        "verify", "--due", "--now", "2025-04-02", "--model", "scripted", "--store", url, "--json"
+    )
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [line["call_id"] for line in lines] == [due.call_id]
@@ -86,8 +108,15 @@ def test_verify_reads_the_store_from_the_environment(tmp_path: Path) -> None:
     first = agentstream("verify", "--due", "--now", "2025-04-02", "--model", "scripted", env=env)
     again = agentstream("verify", "--due", "--now", "2025-04-02", "--model", "scripted", env=env)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.split() == [call.call_id, "inconclusive", "2025-03-31", "It", "snows",
-                                    "in", "Paris."]
+    assert first.stdout.split() == [
+        call.call_id,
+        "inconclusive",
+        "2025-03-31",
+        "It",
+        "snows",
+        "in",
+        "Paris.",
+    ]
     assert again.returncode == 0 and again.stdout == ""
     assert "no pending calls due by 2025-04-02" in again.stderr
 
@@ -96,8 +125,19 @@ def test_verify_refuses_a_call_not_yet_due(tmp_path: Path) -> None:
     """`verify --call-id` of a call not yet due exits 1 and says so; --force verifies it."""
     url = f"sqlite://{tmp_path / 'early.db'}"
     (call,) = asyncio.run(_save(url, ("dan", record("It rains in June.", "2025-06-30"))))
-    args = ("verify", "--call-id", call.call_id, "--user", "dan", "--now", "2025-04-02",
-            "--model", "scripted", "--store", url)
+    args = (
+        "verify",
+        "--call-id",
+        call.call_id,
+        "--user",
+        "dan",
+        "--now",
+        "2025-04-02",
+        "--model",
+        "scripted",
+        "--store",
+        url,
+    )
     early = agentstream(*args)
     forced = agentstream(*args, "--force")
     assert early.returncode == 1 and "not due until 2025-06-30" in " ".join(early.stderr.split())

@@ -15,12 +15,19 @@ from rich.console import Console
 
 from agentstream import clock
 
-cli = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Stream AI agents to browsers over WebSockets.")
+cli = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Stream AI agents to browsers over WebSockets."
+)
 err = Console(stderr=True)
 
-ModelOpt = Annotated[str | None, typer.Option(
-    "--model", "-m", help="local (Qwen, default), gemma, scripted, a .gguf path, bedrock, openai:…")]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="local (Qwen, default), gemma, scripted, a .gguf path, bedrock, openai:…",
+    ),
+]
 
 
 def _model(model: str | None) -> str:
@@ -28,7 +35,7 @@ def _model(model: str | None) -> str:
 
 
 def prepare_model(spec: str) -> None:
-    """Assemble and verify local weights up front, with a progress bar, so the first run is quick."""
+    """Assemble and verify local weights up front, with a progress bar: the first run is quick."""
     from agentstream.models import LOCAL_ALIASES
 
     if spec not in LOCAL_ALIASES:
@@ -37,8 +44,14 @@ def prepare_model(spec: str) -> None:
 
     from agentstream.models.weights import resolve
 
-    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                  TimeRemainingColumn(), console=err, transient=True) as bar:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
         task = bar.add_task(f"Preparing the {LOCAL_ALIASES[spec]} model", total=None)
 
         def progress(done: int, total: int) -> None:
@@ -50,11 +63,15 @@ def prepare_model(spec: str) -> None:
 
 @cli.command()
 def serve(
-    app: Annotated[str, typer.Argument(help="calledit, titles, strategy or realestate")] = "calledit",
+    app: Annotated[
+        str, typer.Argument(help="calledit, titles, strategy or realestate")
+    ] = "calledit",
     model: ModelOpt = None,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
-    store: Annotated[str | None, typer.Option(help="sqlite:///path or dynamodb://?endpoint=…")] = None,
+    store: Annotated[
+        str | None, typer.Option(help="sqlite:///path or dynamodb://?endpoint=…")
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
     """Serve APP's page and WebSocket API."""
@@ -72,10 +89,16 @@ def serve(
         raise typer.BadParameter(str(exc), param_hint="APP") from None
     _prepare_or_exit(spec)
     settings = Settings(model=spec, store=store or os.environ.get("AGENTSTREAM_STORE"))
-    err.print(f"[bold]{agent_app.title or agent_app.name}[/bold] on http://{host}:{port} "
-              f"(model: {spec})")
-    uvicorn.run(create_app(agent_app, settings), host=host, port=port, log_level=log_level,
-                ws_per_message_deflate=False)
+    err.print(
+        f"[bold]{agent_app.title or agent_app.name}[/bold] on http://{host}:{port} (model: {spec})"
+    )
+    uvicorn.run(
+        create_app(agent_app, settings),
+        host=host,
+        port=port,
+        log_level=log_level,
+        ws_per_message_deflate=False,
+    )
 
 
 def _prepare_or_exit(spec: str) -> None:
@@ -135,9 +158,14 @@ async def _stream_call(request: Any, spec: str, *, quiet: bool) -> dict[str, Any
     return printer.result
 
 
-StoreOpt = Annotated[str | None, typer.Option(
-    "--store", help="sqlite:///path or dynamodb://?endpoint=… (default: AGENTSTREAM_STORE, else "
-                    "the SQLite file under the data dir)")]
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="sqlite:///path or dynamodb://?endpoint=… (default: AGENTSTREAM_STORE, else "
+        "the SQLite file under the data dir)",
+    ),
+]
 
 
 @cli.command()
@@ -161,8 +189,9 @@ def verify(
         raise typer.BadParameter(str(exc), param_hint="--now") from None
     spec = _model(model)
     _prepare_or_exit(spec)
-    job = _VerifyJob(spec=spec, store_url=store, call_id=call_id, user=user, force=force,
-                     quiet=as_json)
+    job = _VerifyJob(
+        spec=spec, store_url=store, call_id=call_id, user=user, force=force, quiet=as_json
+    )
     with clock.override(now):
         failures = asyncio.run(job.run())
     if failures:
@@ -172,8 +201,16 @@ def verify(
 class _VerifyJob:
     """The calls one ``agentstream verify`` checks, verified in turn, a line printed for each."""
 
-    def __init__(self, *, spec: str, store_url: str | None, call_id: str | None,
-                 user: str | None, force: bool, quiet: bool) -> None:
+    def __init__(
+        self,
+        *,
+        spec: str,
+        store_url: str | None,
+        call_id: str | None,
+        user: str | None,
+        force: bool,
+        quiet: bool,
+    ) -> None:
         """Verify with model ``spec`` against the store at ``store_url``, as of today."""
         self.spec, self.store_url, self.call_id = spec, store_url, call_id
         self.user, self.force, self.quiet = user, force, quiet
@@ -211,8 +248,10 @@ class _VerifyJob:
             return due
         picked = [c for c in due if c.call_id == self.call_id]
         if not picked:
-            err.print(f"[red]error:[/red] no pending call {self.call_id} is due by {self.today}; "
-                      "pass --user (and --force) to verify it anyway")
+            err.print(
+                f"[red]error:[/red] no pending call {self.call_id} is due by {self.today}; "
+                "pass --user (and --force) to verify it anyway"
+            )
             raise typer.Exit(1)
         return picked
 
@@ -224,8 +263,15 @@ class _VerifyJob:
         run = Run(owner=call.user_id, app="calledit")
         printer = TerminalPrinter(err, quiet=True)
         run.subscribe(printer)
-        events = verify_call(store, call, self.spec, today=self.today, force=self.force,
-                             cancel_signal=run.cancel_signal, message_prefix=run.id)
+        events = verify_call(
+            store,
+            call,
+            self.spec,
+            today=self.today,
+            force=self.force,
+            cancel_signal=run.cancel_signal,
+            message_prefix=run.id,
+        )
         run.start(lambda _run: events, input={"action": "verify", "callId": call.call_id})
         try:
             await run.wait()
@@ -240,8 +286,17 @@ class _VerifyJob:
     def _print(self, call: Any, verdict: dict[str, Any]) -> None:
         date = call.record["verification_date"]
         if self.quiet:
-            print(json.dumps({"call_id": call.call_id, "user": call.user_id,
-                              "verification_date": date, "verdict": verdict}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "call_id": call.call_id,
+                        "user": call.user_id,
+                        "verification_date": date,
+                        "verdict": verdict,
+                    }
+                ),
+                flush=True,
+            )
             return
         statement = call.record["prediction_statement"]
         print(f"{call.call_id}  {verdict['status']:<14}  {date}  {statement}", flush=True)

@@ -14,7 +14,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-_override: contextvars.ContextVar[str | None] = contextvars.ContextVar("agentstream_now", default=None)
+_override: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "agentstream_now", default=None
+)
 
 
 class BadTimezone(ValueError):
@@ -30,7 +32,9 @@ def zone(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise BadTimezone(f"unknown timezone {name!r} (expected an IANA name like 'Europe/Paris')") from exc
+        raise BadTimezone(
+            f"unknown timezone {name!r} (expected an IANA name like 'Europe/Paris')"
+        ) from exc
 
 
 def parse_timestamp(text: str) -> datetime:

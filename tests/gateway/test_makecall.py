@@ -14,8 +14,9 @@ PROMPT = "The S&P 500 will reach 6000 points by March 2025"
 
 
 def makecall(prompt: str = PROMPT, **extra: object) -> str:
-    return json.dumps({"action": "makecall", "prompt": prompt, "timezone": "America/New_York",
-                       **extra})
+    return json.dumps(
+        {"action": "makecall", "prompt": prompt, "timezone": "America/New_York", **extra}
+    )
 
 
 async def test_makecall_streams_tools_text_then_a_valid_record(
@@ -34,7 +35,7 @@ async def test_makecall_streams_tools_text_then_a_valid_record(
     assert tools[0]["input"] == {"timezone": "America/New_York"}
     assert types.index("text") < types.index("tool") < types.index("complete")
     assert len([t for t in types if t == "text"]) > 3
-    assert "status" in types[types.index("tool"):]
+    assert "status" in types[types.index("tool") :]
     assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))
     assert len({f["runId"] for f in frames}) == 1
     record = PredictionRecord.model_validate(frames[-1]["content"])
@@ -51,8 +52,11 @@ async def test_makecall_streams_tools_text_then_a_valid_record(
         ('{"action": "fly", "prompt": "x"}', "unknown_action", "'fly'"),
         ('{"action": "makecall"}', "invalid_request", "prompt"),
         ('{"action": "makecall", "prompt": ""}', "invalid_request", "prompt"),
-        ('{"action": "makecall", "prompt": "x", "timezone": "Mars/Base"}', "invalid_request",
-         "timezone"),
+        (
+            '{"action": "makecall", "prompt": "x", "timezone": "Mars/Base"}',
+            "invalid_request",
+            "timezone",
+        ),
         (makecall("x" * 200_000), "message_too_large", "too large"),
         ('{"action": "cancel"}', "bad_request", "runId"),
     ],
@@ -88,7 +92,9 @@ async def test_agentstream_dialect_by_query(calledit_server: LiveServer) -> None
         frames = await recv_run(ws)
     assert frames[0]["type"] == "RUN_STARTED"
     assert frames[-1]["type"] == "RUN_FINISHED"
-    assert {"TOOL_CALL_CHUNK", "TOOL_CALL_RESULT", "TEXT_MESSAGE_CHUNK"} <= {f["type"] for f in frames}
+    assert {"TOOL_CALL_CHUNK", "TOOL_CALL_RESULT", "TEXT_MESSAGE_CHUNK"} <= {
+        f["type"] for f in frames
+    }
     assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))
 
 

@@ -1,4 +1,4 @@
-"""Reliable streams over real sockets: resume, cancel, ownership, multiplexing, slow consumers, SSE."""
+"""Reliable streams over real sockets: resume, cancel, ownership, muxing, slow clients, SSE."""
 
 from __future__ import annotations
 
@@ -44,8 +44,9 @@ def counting_app() -> AgentApp:
 
 @pytest.fixture
 def live() -> Iterator[LiveServer]:
-    with serve(counting_app(), Settings(model="scripted", detach_grace_s=5,
-                                        send_queue_frames=256)) as server:
+    with serve(
+        counting_app(), Settings(model="scripted", detach_grace_s=5, send_queue_frames=256)
+    ) as server:
         yield server
 
 
@@ -86,8 +87,11 @@ async def chaos_client(live: LiveServer, index: int, rng: random.Random) -> tupl
         ws.transport.abort()  # a dropped network, not a polite close
         drops += 1
         ws = await websockets.connect(f"{live.ws}?user={user}")
-        await ws.send(json.dumps({"action": "resume", "runId": run_id,
-                                  "lastSeq": seen[-1]["seq"] if seen else 0}))
+        await ws.send(
+            json.dumps(
+                {"action": "resume", "runId": run_id, "lastSeq": seen[-1]["seq"] if seen else 0}
+            )
+        )
     while not seen or seen[-1]["type"] not in ("RUN_FINISHED", "RUN_ERROR"):
         frame = await recv_json(ws)
         if frame.get("type") != "resume":
@@ -97,7 +101,9 @@ async def chaos_client(live: LiveServer, index: int, rng: random.Random) -> tupl
     return seen, await full_log(live, user, run_id or ""), drops
 
 
-async def test_chaos_200_dropped_clients_each_get_every_event_exactly_once(live: LiveServer) -> None:
+async def test_chaos_200_dropped_clients_each_get_every_event_exactly_once(
+    live: LiveServer,
+) -> None:
     """200 runs whose clients drop at random and resume elsewhere each end with exactly the log."""
     rng = random.Random(20261121)
     limit = asyncio.Semaphore(25)
@@ -136,8 +142,10 @@ async def test_cancel_stops_the_run_with_a_cancelled_error(live: LiveServer) -> 
 
 async def test_another_user_cannot_resume_or_cancel_a_run(live: LiveServer) -> None:
     """Resume or cancel by anyone but the owner gets the same answer as an unknown run id."""
-    async with websockets.connect(f"{live.ws}?user=alice") as alice, \
-            websockets.connect(f"{live.ws}?user=mallory") as mallory:
+    async with (
+        websockets.connect(f"{live.ws}?user=alice") as alice,
+        websockets.connect(f"{live.ws}?user=mallory") as mallory,
+    ):
         await alice.send(start(n=200, pause=0.005))
         run_id = (await recv_json(alice))["runId"]
         for action in ("resume", "cancel"):
@@ -151,7 +159,7 @@ async def test_another_user_cannot_resume_or_cancel_a_run(live: LiveServer) -> N
 
 
 async def test_several_runs_share_one_connection(live: LiveServer) -> None:
-    """Two runs on one socket interleave; each frame names its run and each run's seq is gap-free."""
+    """Two runs on one socket interleave; each frame names its run; each run's seq is gap-free."""
     async with websockets.connect(f"{live.ws}?user=u") as ws:
         await ws.send(start(n=30, pause=0.002, requestId="a"))
         await ws.send(start(n=30, pause=0.002, requestId="b"))
@@ -253,13 +261,15 @@ async def test_a_run_survives_a_server_restart_in_the_store(tmp_path: Any) -> No
             await wait_until_async(reader, frames[0]["runId"])
     with serve(counting_app(), Settings(model="scripted", store=settings.store)) as second:
         async with websockets.connect(f"{second.ws}?user=u") as ws:
-            await ws.send(json.dumps({"action": "resume", "runId": frames[0]["runId"],
-                                      "lastSeq": 4}))
+            await ws.send(
+                json.dumps({"action": "resume", "runId": frames[0]["runId"], "lastSeq": 4})
+            )
             answer = await recv_json(ws)
             rest = await recv_run(ws)
         async with websockets.connect(f"{second.ws}?user=eve") as ws:
-            await ws.send(json.dumps({"action": "resume", "runId": frames[0]["runId"],
-                                      "lastSeq": 0}))
+            await ws.send(
+                json.dumps({"action": "resume", "runId": frames[0]["runId"], "lastSeq": 0})
+            )
             stranger = await recv_json(ws)
     assert answer["state"] == "finished"
     assert rest == frames[4:]

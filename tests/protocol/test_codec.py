@@ -24,7 +24,7 @@ from agentstream.protocol.events import (
 
 SAMPLES = [
     RunStarted(input={"prompt": "p"}),
-    TextMessageChunk(delta="hé\n\"quoted\"", message_id="m1"),
+    TextMessageChunk(delta='hé\n"quoted"', message_id="m1"),
     ToolCallChunk(tool_call_id="t1", tool_call_name="current_time", delta='{"timezone":"UTC"}'),
     ToolCallResult(tool_call_id="t1", content="ok", tool_call_name="current_time"),
     StepStarted(step_name="analyzing"),
@@ -46,17 +46,30 @@ def test_round_trip(event: object) -> None:
 
 def test_canonical_shape_is_camel_case() -> None:
     """Frames use AG-UI's SCREAMING_CASE type and camelCase fields."""
-    frame = codec.to_dict(stamp(ToolCallChunk(tool_call_id="t", tool_call_name="n"),
-                                run_id="r", seq=1, ts=0.0))
-    assert frame == {"type": "TOOL_CALL_CHUNK", "runId": "r", "seq": 1, "ts": 0.0,
-                     "toolCallId": "t", "toolCallName": "n", "delta": "{}", "parentMessageId": ""}
+    frame = codec.to_dict(
+        stamp(ToolCallChunk(tool_call_id="t", tool_call_name="n"), run_id="r", seq=1, ts=0.0)
+    )
+    assert frame == {
+        "type": "TOOL_CALL_CHUNK",
+        "runId": "r",
+        "seq": 1,
+        "ts": 0.0,
+        "toolCallId": "t",
+        "toolCallName": "n",
+        "delta": "{}",
+        "parentMessageId": "",
+    }
 
 
 @pytest.mark.parametrize(
     ("text", "reason"),
-    [("{", "not valid JSON"), ("[1]", "JSON object"), ('{"type":"NOPE"}', "unknown event type"),
-     ('{"type":"TEXT_MESSAGE_CHUNK","delta":"x","bogus":1}', "no field 'bogus'"),
-     ('{"type":"TEXT_MESSAGE_CHUNK"}', "TEXT_MESSAGE_CHUNK")],
+    [
+        ("{", "not valid JSON"),
+        ("[1]", "JSON object"),
+        ('{"type":"NOPE"}', "unknown event type"),
+        ('{"type":"TEXT_MESSAGE_CHUNK","delta":"x","bogus":1}', "no field 'bogus'"),
+        ('{"type":"TEXT_MESSAGE_CHUNK"}', "TEXT_MESSAGE_CHUNK"),
+    ],
 )
 def test_bad_frames_raise_decode_error(text: str, reason: str) -> None:
     """Malformed frames raise DecodeError with a reason, never another exception."""

@@ -34,26 +34,40 @@ def test_every_event_renders_to_one_frame_with_its_seq(name: str, event: object)
     ("event", "expected"),
     [
         (TextMessageChunk(delta="Hi"), {"type": "text", "content": "Hi"}),
-        (ToolCallChunk(tool_call_id="t1", tool_call_name="current_time",
-                       delta='{"timezone": "UTC"}'),
-         {"type": "tool", "name": "current_time", "input": {"timezone": "UTC"}, "id": "t1"}),
+        (
+            ToolCallChunk(
+                tool_call_id="t1", tool_call_name="current_time", delta='{"timezone": "UTC"}'
+            ),
+            {"type": "tool", "name": "current_time", "input": {"timezone": "UTC"}, "id": "t1"},
+        ),
         (Custom(name="status", value="complete"), {"type": "status", "status": "complete"}),
-        (RunFinished(result={"initial_status": "pending"}),
-         {"type": "complete", "content": {"initial_status": "pending"}}),
-        (RunError(message="boom", code="model_error"),
-         {"type": "error", "message": "boom", "code": "model_error"}),
+        (
+            RunFinished(result={"initial_status": "pending"}),
+            {"type": "complete", "content": {"initial_status": "pending"}},
+        ),
+        (
+            RunError(message="boom", code="model_error"),
+            {"type": "error", "message": "boom", "code": "model_error"},
+        ),
         (RunStarted(), {"type": "status", "status": "started"}),
     ],
 )
 def test_calledit_frames_match_the_seed(event: object, expected: dict[str, object]) -> None:
     """CalledIt frames are the seed's shapes plus runId and seq."""
-    assert get_dialect("calledit").render(stamped(event)) == {**expected, "runId": "run_x", "seq": 3}  # type: ignore[arg-type]
+    assert get_dialect("calledit").render(stamped(event)) == {
+        **expected,
+        "runId": "run_x",
+        "seq": 3,
+    }  # type: ignore[arg-type]
 
 
 def test_calledit_keeps_unparseable_tool_input_as_text() -> None:
     """Tool arguments that are not JSON are passed through as a string, not dropped."""
-    frame = get_dialect("calledit").render(stamped(  # type: ignore[arg-type]
-        ToolCallChunk(tool_call_id="t", tool_call_name="n", delta="{oops")))
+    frame = get_dialect("calledit").render(
+        stamped(  # type: ignore[arg-type]
+            ToolCallChunk(tool_call_id="t", tool_call_name="n", delta="{oops")
+        )
+    )
     assert frame["input"] == "{oops"
 
 

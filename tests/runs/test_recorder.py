@@ -37,8 +37,9 @@ async def test_every_event_and_the_final_state_are_recorded(tmp_path: object) ->
 
 async def test_a_run_longer_than_the_store_bound_is_recorded_up_to_it(tmp_path: object) -> None:
     """Past max_events_per_run the recorder stops writing events instead of failing the run."""
-    async with open_store(f"sqlite:///{tmp_path}/r.db",
-                          limits=Limits(max_events_per_run=10)) as store:
+    async with open_store(
+        f"sqlite:///{tmp_path}/r.db", limits=Limits(max_events_per_run=10)
+    ) as store:
         run = Run(owner="u")
         recorder = RunRecorder(store, run, interval=0.01)
         recorder.start()

@@ -63,7 +63,11 @@ class AgentStream:
 
     def _translate(self, raw: dict[str, Any]) -> list[Event]:
         if "data" in raw and isinstance(raw["data"], str):
-            return [TextMessageChunk(delta=raw["data"], message_id=self._message_id)] if raw["data"] else []
+            return (
+                [TextMessageChunk(delta=raw["data"], message_id=self._message_id)]
+                if raw["data"]
+                else []
+            )
         if "message" in raw and isinstance(raw["message"], dict):
             return self._from_message(raw["message"])
         if "structured_output" in raw and isinstance(raw["structured_output"], BaseModel):
@@ -96,18 +100,28 @@ class AgentStream:
         self._tool_names[call_id] = name
         if self._is_output_tool(name):
             return []
-        return [ToolCallChunk(tool_call_id=call_id, tool_call_name=name,
-                              delta=json.dumps(use.get("input") or {}),
-                              parent_message_id=self._message_id)]
+        return [
+            ToolCallChunk(
+                tool_call_id=call_id,
+                tool_call_name=name,
+                delta=json.dumps(use.get("input") or {}),
+                parent_message_id=self._message_id,
+            )
+        ]
 
     def _tool_result(self, result: dict[str, Any]) -> list[Event]:
         call_id = str(result.get("toolUseId", ""))
         name = self._tool_names.get(call_id, "")
         if self._is_output_tool(name):
             return []
-        return [ToolCallResult(tool_call_id=call_id, tool_call_name=name,
-                               content=_result_text(result.get("content")),
-                               status=str(result.get("status", "success")))]
+        return [
+            ToolCallResult(
+                tool_call_id=call_id,
+                tool_call_name=name,
+                content=_result_text(result.get("content")),
+                status=str(result.get("status", "success")),
+            )
+        ]
 
 
 def _result_text(content: Any) -> str:

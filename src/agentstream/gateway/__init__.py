@@ -1,0 +1,1 @@
+"""The gateway: transports (WebSocket, HTTP, SSE) around one socket-free message core."""

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from agentstream.gateway import sse
 from agentstream.gateway.connections import Connection
@@ -83,8 +83,13 @@ class Gateway:
         subprotocol = dialect.name if dialect.name in _offered(ws) else None
         await ws.accept(subprotocol=subprotocol)
         user = ws.query_params.get("user") or "anonymous"
-        conn = Connection(ws, user=user, dialect=dialect, queue_size=self.settings.send_queue_frames,
-                          coalesce_s=_coalesce(ws, self.settings.coalesce_s))
+        conn = Connection(
+            ws,
+            user=user,
+            dialect=dialect,
+            queue_size=self.settings.send_queue_frames,
+            coalesce_s=_coalesce(ws, self.settings.coalesce_s),
+        )
         conn.start()
         self.connections[conn.id] = conn
         ctx = self._context(conn)
@@ -102,8 +107,13 @@ class Gateway:
         if store is None:
             return
         try:
-            await store.put_connection(conn.id, conn.user, time.time(),
-                                       self.settings.connection_ttl_s, {"dialect": dialect})
+            await store.put_connection(
+                conn.id,
+                conn.user,
+                time.time(),
+                self.settings.connection_ttl_s,
+                {"dialect": dialect},
+            )
         except Exception:  # the socket works without its row; say so and go on
             logger.warning("conn=%s | could not record the connection", conn.id, exc_info=True)
 
@@ -130,8 +140,9 @@ class Gateway:
                 conn.error(str(exc), exc.code, **_request_id(raw))
             except Exception as exc:  # a handler bug must not take the socket down with it
                 logger.exception("conn=%s | handler failed", conn.id)
-                conn.error(f"internal error: {type(exc).__name__}", "internal_error",
-                           **_request_id(raw))
+                conn.error(
+                    f"internal error: {type(exc).__name__}", "internal_error", **_request_id(raw)
+                )
 
     async def _disconnect(self, conn: Connection, ctx: RouteContext) -> None:
         self.connections.pop(conn.id, None)
@@ -150,8 +161,9 @@ class Gateway:
             try:
                 await store.delete_connection(conn.id)
             except Exception:
-                logger.warning("conn=%s | could not delete the connection row", conn.id,
-                               exc_info=True)
+                logger.warning(
+                    "conn=%s | could not delete the connection row", conn.id, exc_info=True
+                )
         await conn.stop()
         logger.info("conn=%s | disconnected", conn.id)
 
@@ -238,10 +250,15 @@ class Gateway:
         store = self.services.get("store")
         if store is not None:
             RunRecorder(store, run, ttl_s=self.settings.run_ttl_s).start()
-        started_with = {"action": route.action, "requestId": request_id,
-                        **request.model_dump(mode="json")}
-        run.start(lambda _run: route.handler(request, ctx),  # type: ignore[arg-type,return-value]
-                  input=started_with)
+        started_with = {
+            "action": route.action,
+            "requestId": request_id,
+            **request.model_dump(mode="json"),
+        }
+        run.start(
+            lambda _run: route.handler(request, ctx),  # type: ignore[arg-type,return-value]
+            input=started_with,
+        )
         return run
 
     def _run_for(self, conn: Connection, body: dict[str, Any]) -> tuple[str, Run | None]:
@@ -253,13 +270,19 @@ class Gateway:
     def _cancel(self, conn: Connection, body: dict[str, Any]) -> None:
         run_id, run = self._run_for(conn, body)
         if run is None:
-            conn.send({"type": "cancel", "runId": run_id, "state": "unknown",
-                       "message": "no such run"})
+            conn.send(
+                {"type": "cancel", "runId": run_id, "state": "unknown", "message": "no such run"}
+            )
             return
         accepted = run.cancel()
-        conn.send({"type": "cancel", "runId": run_id,
-                   "state": "cancelling" if accepted else run.state.value,
-                   "message": "cancelling" if accepted else f"run already {run.state.value}"})
+        conn.send(
+            {
+                "type": "cancel",
+                "runId": run_id,
+                "state": "cancelling" if accepted else run.state.value,
+                "message": "cancelling" if accepted else f"run already {run.state.value}",
+            }
+        )
 
     async def _resume(self, conn: Connection, body: dict[str, Any]) -> None:
         run_id, run = self._run_for(conn, body)
@@ -290,15 +313,18 @@ class Gateway:
         events = await stored_events(store, run_id, last_seq)
         # A run recorded as running that no process holds was cut off by a restart; one whose
         # recorded log stops before its end (longer than the store keeps) cannot be replayed whole.
-        complete = bool(events) and is_terminal(events[-1]) or (not events and row.state != "running")
+        complete = (
+            bool(events) and is_terminal(events[-1]) or (not events and row.state != "running")
+        )
         state = row.state if complete and row.state != "running" else "expired"
         conn.send({"type": "resume", "runId": run_id, "state": state, "lastSeq": last_seq})
         for event in events:
             conn.deliver(event)
 
     def _context(self, conn: Connection) -> RouteContext:
-        return RouteContext(connection_id=conn.id, user=conn.user, settings=self.settings,
-                            services=self.services)
+        return RouteContext(
+            connection_id=conn.id, user=conn.user, settings=self.settings, services=self.services
+        )
 
     # -- HTTP -----------------------------------------------------------------------------------
 
@@ -333,9 +359,16 @@ class Gateway:
         except BadMessage as exc:
             return JSONResponse(dialect.render_error(str(exc), exc.code), 400)
         except ValidationError as exc:
-            return JSONResponse(dialect.render_error(validation_message(exc), "invalid_request"), 422)
-        ctx = RouteContext(connection_id="http", user=user, settings=self.settings,
-                           services=self.services, action=body.get("action"))
+            return JSONResponse(
+                dialect.render_error(validation_message(exc), "invalid_request"), 422
+            )
+        ctx = RouteContext(
+            connection_id="http",
+            user=user,
+            settings=self.settings,
+            services=self.services,
+            action=body.get("action"),
+        )
         if not route.streams:
             try:
                 reply = await route.handler(payload, ctx)  # type: ignore[misc]
@@ -355,9 +388,15 @@ class Gateway:
 
     async def healthz(self, request: Request) -> Response:
         """Liveness and a few gauges."""
-        return JSONResponse({"status": "ok", "app": self.app.name, "model": self.settings.model,
-                             "connections": len(self.connections),
-                             "activeRuns": len(self.runs.active())})
+        return JSONResponse(
+            {
+                "status": "ok",
+                "app": self.app.name,
+                "model": self.settings.model,
+                "connections": len(self.connections),
+                "activeRuns": len(self.runs.active()),
+            }
+        )
 
 
 class _Collector:

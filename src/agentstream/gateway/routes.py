@@ -57,7 +57,9 @@ class AgentApp:
         """Register a streaming route: ``handler(request, ctx)`` yields unstamped events."""
         return self._add(action, request, streams=True)
 
-    def reply(self, action: str, request: type[BaseModel]) -> Callable[[ReplyHandler], ReplyHandler]:
+    def reply(
+        self, action: str, request: type[BaseModel]
+    ) -> Callable[[ReplyHandler], ReplyHandler]:
         """Register a request/response route: ``handler(request, ctx)`` returns a JSON object."""
         return self._add(action, request, streams=False)
 

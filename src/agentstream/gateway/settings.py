@@ -18,14 +18,18 @@ class Settings:
     model: str = field(default_factory=lambda: os.environ.get("AGENTSTREAM_MODEL", "local"))
     # A store URL (see agentstream.stores); None: SQLite under the data dir; "none": no store.
     store: str | None = field(default_factory=lambda: os.environ.get("AGENTSTREAM_STORE"))
-    # API Gateway refuses WebSocket messages over 128 KB; refusing them here too keeps apps portable.
+    # API Gateway refuses WebSocket messages over 128 KB; refusing them here keeps apps portable.
     max_message_bytes: int = 128 * 1024
     # Frames waiting for one slow client; past this it is closed with 1013 (try again later).
     send_queue_frames: int = 4096
-    detach_grace_s: float = field(default_factory=lambda: _env_float("AGENTSTREAM_DETACH_GRACE", 60))
+    detach_grace_s: float = field(
+        default_factory=lambda: _env_float("AGENTSTREAM_DETACH_GRACE", 60)
+    )
     log_capacity: int = 10_000
     # How long a run's recorded events stay replayable, and a connection row lives.
     run_ttl_s: float = 24 * 3600
     connection_ttl_s: float = 2 * 3600
     # Window for merging text deltas per connection (0: send each delta as it comes).
-    coalesce_s: float = field(default_factory=lambda: _env_float("AGENTSTREAM_COALESCE_MS", 0) / 1000)
+    coalesce_s: float = field(
+        default_factory=lambda: _env_float("AGENTSTREAM_COALESCE_MS", 0) / 1000
+    )

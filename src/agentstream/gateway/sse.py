@@ -26,6 +26,7 @@ from agentstream.runs.log import LogGap
 
 if TYPE_CHECKING:
     from agentstream.gateway.app import Gateway
+    from agentstream.runs.run import Run
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +85,14 @@ async def start_run(request: Request) -> Response:
             raise DecodeError("a message must be a JSON object with an 'action' field")
         route = gateway.app.select(body.get("action"))
         if route is None or not route.streams:
-            return JSONResponse({"message": f"no streaming action {body.get('action')!r}",
-                                 "code": "unknown_action", "actions": gateway.app.actions}, 400)
+            return JSONResponse(
+                {
+                    "message": f"no streaming action {body.get('action')!r}",
+                    "code": "unknown_action",
+                    "actions": gateway.app.actions,
+                },
+                400,
+            )
         fields = {k: v for k, v in body.items() if k not in ("action", "requestId")}
         payload = route.request.model_validate(fields)
     except DecodeError as exc:
@@ -94,8 +101,9 @@ async def start_run(request: Request) -> Response:
         from agentstream.gateway.app import validation_message
 
         return JSONResponse({"message": validation_message(exc), "code": "invalid_request"}, 422)
-    ctx = RouteContext(connection_id="sse", user=user, settings=gateway.settings,
-                       services=gateway.services)
+    ctx = RouteContext(
+        connection_id="sse", user=user, settings=gateway.settings, services=gateway.services
+    )
     run = gateway.launch(route, payload, ctx)
     # Nobody is attached yet: the detach grace applies until a client opens the event stream.
     gateway.runs.detached(run)
@@ -114,8 +122,10 @@ async def run_events(request: Request) -> Response:
         return JSONResponse({"message": str(exc), "code": "bad_request"}, 400)
     last = request.headers.get("last-event-id") or request.query_params.get("lastEventId") or "0"
     if not last.isdigit():
-        return JSONResponse({"message": "Last-Event-ID must be a seq number", "code": "bad_request"},
-                            400)
+        return JSONResponse(
+            {"message": "Last-Event-ID must be a seq number", "code": "bad_request"}, 400
+        )
     headers: dict[str, Any] = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(_stream(run, dialect, int(last), gateway),
-                             media_type="text/event-stream", headers=headers)
+    return StreamingResponse(
+        _stream(run, dialect, int(last), gateway), media_type="text/event-stream", headers=headers
+    )

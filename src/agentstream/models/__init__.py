@@ -29,9 +29,17 @@ def _scripted(spec: str, scripted: Any) -> Any:
     # ``scripted`` is a list of turns, or a factory that builds one (turns may be callables too).
     turns = scripted() if callable(scripted) else scripted
     if not turns:
-        turns = [[{"text": "This is the scripted model. Start the server with a real model "
-                           "(--model local) for real answers."}]]
-    return ScriptedModel(turns, delay=float(delay or os.environ.get("AGENTSTREAM_SCRIPTED_DELAY", 0)))
+        turns = [
+            [
+                {
+                    "text": "This is the scripted model. Start the server with a real model "
+                    "(--model local) for real answers."
+                }
+            ]
+        ]
+    return ScriptedModel(
+        turns, delay=float(delay or os.environ.get("AGENTSTREAM_SCRIPTED_DELAY", 0))
+    )
 
 
 def create_model(spec: str, *, scripted: Any = None) -> Any:
@@ -55,5 +63,6 @@ def create_model(spec: str, *, scripted: Any = None) -> Any:
         client_args["api_key"] = os.environ.get("OPENAI_API_KEY", "not-needed")
         return OpenAIModel(client_args=client_args, model_id=model_id or "default")
     raise UnknownModel(
-        f"unknown model {spec!r} (use local, qwen, gemma, a .gguf path, scripted, bedrock or openai)"
+        f"unknown model {spec!r} "
+        "(use local, qwen, gemma, a .gguf path, scripted, bedrock or openai)"
     )

@@ -60,7 +60,7 @@ class ScriptedModel(Model):
         """The config."""
         return self.config
 
-    async def structured_output(  # type: ignore[override]
+    async def structured_output(
         self, output_model: Any, prompt: Any, system_prompt: str | None = None, **kwargs: Any
     ) -> AsyncGenerator[dict[str, Any], None]:
         """Not used: structured output goes through a forced tool call in ``stream``."""
@@ -91,10 +91,16 @@ class ScriptedModel(Model):
             if cancel is not None and cancel.is_set():
                 break
         yield {"messageStop": {"stopReason": stop_reason}}
-        yield {"metadata": {"usage": {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0},
-                            "metrics": {"latencyMs": 0}}}
+        yield {
+            "metadata": {
+                "usage": {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0},
+                "metrics": {"latencyMs": 0},
+            }
+        }
 
-    async def _step(self, index: int, step: Step, cancel: Any) -> AsyncGenerator[dict[str, Any], None]:
+    async def _step(
+        self, index: int, step: Step, cancel: Any
+    ) -> AsyncGenerator[dict[str, Any], None]:
         if "sleep" in step:
             await asyncio.sleep(float(step["sleep"]))
         elif "error" in step:
@@ -109,11 +115,17 @@ class ScriptedModel(Model):
             yield {"contentBlockStop": {"contentBlockIndex": index}}
         elif "tool" in step:
             tool_use = {"toolUseId": f"tooluse_{next(_ids)}", "name": step["tool"]}
-            yield {"contentBlockStart": {"contentBlockIndex": index, "start": {"toolUse": tool_use}}}
+            yield {
+                "contentBlockStart": {"contentBlockIndex": index, "start": {"toolUse": tool_use}}
+            }
             await asyncio.sleep(self.delay)
             arguments = json.dumps(step.get("input", {}))
-            yield {"contentBlockDelta": {"contentBlockIndex": index,
-                                         "delta": {"toolUse": {"input": arguments}}}}
+            yield {
+                "contentBlockDelta": {
+                    "contentBlockIndex": index,
+                    "delta": {"toolUse": {"input": arguments}},
+                }
+            }
             yield {"contentBlockStop": {"contentBlockIndex": index}}
         else:
             raise ValueError(f"unknown scripted step: {step!r}")

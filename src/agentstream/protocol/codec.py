@@ -7,7 +7,6 @@ The canonical frame is AG-UI-like: ``type`` in SCREAMING_SNAKE_CASE and camelCas
 from __future__ import annotations
 
 import dataclasses
-from functools import cache
 from typing import Any
 
 import orjson
@@ -24,14 +23,23 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-@cache
+# Per event class, computed once: the per-token path must not walk dataclass fields each time.
+_FIELDS: dict[type[Event], tuple[tuple[str, str], ...]] = {}
+_SNAKE: dict[type[Event], dict[str, str]] = {}
+
+
 def _fields(cls: type[Event]) -> tuple[tuple[str, str], ...]:
-    return tuple((f.name, _camel(f.name)) for f in dataclasses.fields(cls))
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = _FIELDS[cls] = tuple((f.name, _camel(f.name)) for f in dataclasses.fields(cls))
+    return fields
 
 
-@cache
 def _snake(cls: type[Event]) -> dict[str, str]:
-    return {camel: snake for snake, camel in _fields(cls)}
+    names = _SNAKE.get(cls)
+    if names is None:
+        names = _SNAKE[cls] = {camel: snake for snake, camel in _fields(cls)}
+    return names
 
 
 def to_dict(event: Event) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """The canonical event model.
 
 Every run is a sequence of these events. Names follow AG-UI's vocabulary, and each event maps to
-exactly one frame in every dialect ("one event, one frame"), so a run's ``seq`` numbers are gap-free
-on every wire format and a client can resume from the last ``seq`` it saw whatever dialect it speaks.
+exactly one frame in every dialect ("one event, one frame"), so a run's ``seq`` numbers are
+gap-free on every wire format and a client can resume from the last ``seq`` it saw, whatever
+dialect it speaks.
 
 That rule is why text and tool calls use AG-UI's *chunk* events rather than start/content/end
 triples: a ``TextMessageChunk`` opens the message implicitly and a ``ToolCallChunk`` carries a

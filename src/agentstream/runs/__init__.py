@@ -1,0 +1,1 @@
+"""Runs: one request's stream (seq, replay log, subscribers, cancel) and its recording."""

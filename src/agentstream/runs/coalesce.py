@@ -12,7 +12,6 @@ import dataclasses
 
 from agentstream.protocol.events import Event, TextMessageChunk
 
-
 # API Gateway splits WebSocket frames at 32 KB; a merged delta stays under that.
 MAX_MERGED_CHARS = 16 * 1024
 

@@ -25,7 +25,9 @@ MAX_FAILURES = 5
 class RunRecorder:
     """Buffers one run's events and writes them to ``store`` in batches."""
 
-    def __init__(self, store: Any, run: Run, *, ttl_s: float = 3600.0, interval: float = 0.25) -> None:
+    def __init__(
+        self, store: Any, run: Run, *, ttl_s: float = 3600.0, interval: float = 0.25
+    ) -> None:
         """Record ``run`` in ``store``, kept for ``ttl_s`` seconds."""
         self.store = store
         self.run = run
@@ -55,8 +57,9 @@ class RunRecorder:
 
     async def _loop(self) -> None:
         try:
-            await self.store.put_run(self.run.id, self.run.owner, self.run.app or "default", "running",
-                                     self.ttl_s, {})
+            await self.store.put_run(
+                self.run.id, self.run.owner, self.run.app or "default", "running", self.ttl_s, {}
+            )
         except Exception:
             logger.exception("run=%s | could not record the run", self.run.id)
             return
@@ -78,11 +81,16 @@ class RunRecorder:
         except Exception:
             self._failures += 1
             if self._failures >= MAX_FAILURES:
-                logger.error("run=%s | store keeps failing; %d events not recorded", self.run.id,
-                             len(batch), exc_info=True)
+                logger.exception(
+                    "run=%s | store keeps failing; %d events not recorded", self.run.id, len(batch)
+                )
                 return
-            logger.warning("run=%s | store write failed; will retry %d events", self.run.id,
-                           len(batch), exc_info=True)
+            logger.warning(
+                "run=%s | store write failed; will retry %d events",
+                self.run.id,
+                len(batch),
+                exc_info=True,
+            )
             self._pending = batch + self._pending
             await asyncio.sleep(self.interval * self._failures)
 

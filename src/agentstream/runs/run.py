@@ -16,8 +16,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from typing import Protocol
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from typing import Protocol, cast
 
 from agentstream.protocol.events import (
     Event,
@@ -157,7 +157,9 @@ class Run:
 
     async def _drive(self, producer: Producer) -> None:
         try:
-            async with contextlib.aclosing(producer(self)) as events:
+            async with contextlib.aclosing(
+                cast(AsyncGenerator[Event, None], producer(self))
+            ) as events:
                 async for event in events:
                     if self.cancel_signal.is_set():
                         break

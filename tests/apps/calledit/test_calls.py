@@ -31,8 +31,9 @@ def pinned_now(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def make_call(ws: Any, prompt: str = PROMPT) -> dict[str, Any]:
     """Run makecall to the end; its complete frame."""
-    await ws.send(json.dumps({"action": "makecall", "prompt": prompt,
-                              "timezone": "America/New_York"}))
+    await ws.send(
+        json.dumps({"action": "makecall", "prompt": prompt, "timezone": "America/New_York"})
+    )
     frames = await recv_run(ws)
     assert frames[-1]["type"] == "complete", frames[-1]
     return frames[-1]
@@ -85,8 +86,7 @@ async def test_calls_are_private_to_their_user(
     assert (await http.get("/api/calls", params=mallory)).json() == {"calls": [], "next": None}
     assert (await http.get(f"/api/calls/{call['call_id']}", params=mallory)).status_code == 404
     verdict = {"status": "verified_false", "reasoning": "no"}
-    forged = await http.post(f"/api/calls/{call['call_id']}/verdict", params=mallory,
-                             json=verdict)
+    forged = await http.post(f"/api/calls/{call['call_id']}/verdict", params=mallory, json=verdict)
     assert forged.status_code == 404
     mine = await http.get(f"/api/calls/{call['call_id']}", params={"user": "alice"})
     assert mine.json()["call"]["status"] == "pending"
@@ -117,8 +117,9 @@ async def test_post_calls_saves_a_validated_edit(
     edited = copy.deepcopy(complete["content"])
     edited["prediction_statement"] = "  The S&P 500 closes at or above 6000 by 2025-03-31.  "
     edited["verification_date"] = "2025-04-01"
-    answer = await http.post("/api/calls", params={"user": "carol"},
-                             json={"runId": complete["runId"], "record": edited})
+    answer = await http.post(
+        "/api/calls", params={"user": "carol"}, json={"runId": complete["runId"], "record": edited}
+    )
     assert answer.status_code == 201
     record = answer.json()["call"]["record"]
     assert record["prediction_statement"] == "The S&P 500 closes at or above 6000 by 2025-03-31."
@@ -141,14 +142,20 @@ def _edit(path: str, value: Any) -> Any:
 @pytest.mark.parametrize(
     ("edit", "field", "why"),
     [
-        (_edit("verification_method.source", []), "record.verification_method.source",
-         "must not be empty"),
+        (
+            _edit("verification_method.source", []),
+            "record.verification_method.source",
+            "must not be empty",
+        ),
         (_edit("confidence", 0.9), "record.confidence", "unknown field"),
         (_edit("verification_date", "2020-01-01"), "record.verification_date", "in the past"),
         (_edit("verification_date", "2025-02-30"), "record.verification_date", "not a real date"),
         (_edit("prediction_statement", "x" * 600), "record.prediction_statement", "500"),
-        (_edit("verification_method.steps", ["step"] * 6), "record.verification_method.steps",
-         "at most 5"),
+        (
+            _edit("verification_method.steps", ["step"] * 6),
+            "record.verification_method.steps",
+            "at most 5",
+        ),
         (_edit("initial_status", "verified_true"), "record.initial_status", "pending"),
         (_edit("verification_method.steps", ["s" * 1900] * 20), "record", "32768 limit"),
     ],
@@ -176,8 +183,7 @@ async def test_a_bad_edit_is_refused_naming_the_field(
         ({"action": "logcall"}, "invalid_request", "runId"),
         ({"action": "logcall", "runId": ""}, "invalid_request", "runId"),
         ({"action": "logcall", "runId": "run_nope"}, "not_found", "runId"),
-        ({"action": "logcall", "runId": "run_nope", "record": "text"}, "invalid_request",
-         "record"),
+        ({"action": "logcall", "runId": "run_nope", "record": "text"}, "invalid_request", "record"),
     ],
 )
 async def test_a_bad_logcall_names_the_field(
@@ -227,21 +233,29 @@ async def test_calls_list_newest_first_in_pages(
     calledit_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
     """GET /api/calls pages newest first with an opaque cursor; bad limit or cursor names it."""
-    prompts = ["It will snow in Paris by next week", "Bitcoin will pass $150k by June 2025",
-               "The S&P 500 will reach 6000 points by March 2025"]
+    prompts = [
+        "It will snow in Paris by next week",
+        "Bitcoin will pass $150k by June 2025",
+        "The S&P 500 will reach 6000 points by March 2025",
+    ]
     async with websockets.connect(calledit_server.ws + "?user=erin") as ws:
         for prompt in prompts:
             run_id = (await make_call(ws, prompt))["runId"]
             await ask(ws, action="logcall", runId=run_id)
     user = {"user": "erin"}
     first = (await http.get("/api/calls", params={**user, "limit": "2"})).json()
-    second = (await http.get("/api/calls", params={**user, "limit": "2",
-                                                   "cursor": first["next"]})).json()
+    second = (
+        await http.get("/api/calls", params={**user, "limit": "2", "cursor": first["next"]})
+    ).json()
     statements = [c["record"]["prediction_statement"] for c in first["calls"] + second["calls"]]
     assert statements == [p + "." for p in reversed(prompts)]
     assert first["next"] and second["next"] is None
-    for params, field in [({"limit": "0"}, "limit"), ({"limit": "many"}, "limit"),
-                          ({"limit": "101"}, "limit"), ({"cursor": "%%%"}, "cursor")]:
+    for params, field in [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "many"}, "limit"),
+        ({"limit": "101"}, "limit"),
+        ({"cursor": "%%%"}, "cursor"),
+    ]:
         bad = await http.get("/api/calls", params={**user, **params})
         assert bad.status_code == 422 and bad.json()["message"].startswith(field)
 
@@ -254,17 +268,22 @@ async def test_a_verdict_can_be_recorded_by_hand(
         run_id = (await make_call(ws))["runId"]
         call_id = (await ask(ws, action="logcall", runId=run_id))["call"]["call_id"]
     user = {"user": "frank"}
-    verdict = {"status": "verified_true", "reasoning": "It closed at 6,032 on 2025-02-18.",
-               "evidence": [{"source": "S&P Dow Jones Indices", "finding": "Close 6032.38"}]}
+    verdict = {
+        "status": "verified_true",
+        "reasoning": "It closed at 6,032 on 2025-02-18.",
+        "evidence": [{"source": "S&P Dow Jones Indices", "finding": "Close 6032.38"}],
+    }
     answer = await http.post(f"/api/calls/{call_id}/verdict", params=user, json=verdict)
     assert answer.status_code == 200
     call = (await http.get(f"/api/calls/{call_id}", params=user)).json()["call"]
     assert call["status"] == "verified_true"
     assert {k: call["verdict"][k] for k in verdict} == verdict
     assert call["verdict"]["verified_at"]
-    for body, field in [({"status": "pending"}, "status"),
-                        ({"status": "inconclusive", "evidence": ["just text"]}, "evidence.0"),
-                        ({"status": "inconclusive", "by": "me"}, "by")]:
+    for body, field in [
+        ({"status": "pending"}, "status"),
+        ({"status": "inconclusive", "evidence": ["just text"]}, "evidence.0"),
+        ({"status": "inconclusive", "by": "me"}, "by"),
+    ]:
         bad = await http.post(f"/api/calls/{call_id}/verdict", params=user, json=body)
         assert bad.status_code == 422 and field in bad.json()["message"]
     missing = await http.post("/api/calls/nope/verdict", params=user, json=verdict)

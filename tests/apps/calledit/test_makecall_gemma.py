@@ -31,8 +31,15 @@ async def test_makecall_with_gemma_gives_a_schema_valid_record(
     """A makecall on the real Gemma model streams text and tools and ends with a valid record."""
     monkeypatch.setenv("AGENTSTREAM_NOW", "2025-01-15T10:00:00")
     async with websockets.connect(gemma_server.ws) as ws:
-        await ws.send(json.dumps({"action": "makecall", "timezone": "America/New_York",
-                                  "prompt": "The S&P 500 will reach 6000 points by March 2025"}))
+        await ws.send(
+            json.dumps(
+                {
+                    "action": "makecall",
+                    "timezone": "America/New_York",
+                    "prompt": "The S&P 500 will reach 6000 points by March 2025",
+                }
+            )
+        )
         frames = await recv_run(ws, timeout=240)
     types = [f["type"] for f in frames]
     assert types[-1] == "complete", frames[-1]
@@ -49,8 +56,15 @@ async def test_cancel_stops_gemma_tokens_within_500ms_and_frees_the_model(
     from agentstream.models.local import LocalModel
 
     async with websockets.connect(gemma_server.ws) as ws:
-        await ws.send(json.dumps({"action": "makecall", "prompt": "Bitcoin will trade above "
-                                  "$100,000 before the end of 2026, driven by ETF inflows"}))
+        await ws.send(
+            json.dumps(
+                {
+                    "action": "makecall",
+                    "prompt": "Bitcoin will trade above "
+                    "$100,000 before the end of 2026, driven by ETF inflows",
+                }
+            )
+        )
         while (frame := await recv_json(ws, 240))["type"] != "text":
             pass
         await ws.send(json.dumps({"action": "cancel", "runId": frame["runId"]}))

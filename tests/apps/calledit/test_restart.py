@@ -38,8 +38,19 @@ def agentstream_serve(db: Path, log: Path) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "AGENTSTREAM_STORE"}
     env["AGENTSTREAM_NOW"] = "2025-01-15T10:00:00"
-    cmd = [AGENTSTREAM, "serve", "calledit", "--model", "scripted", "--store", f"sqlite://{db}",
-           "--port", str(port), "--log-level", "warning"]
+    cmd = [
+        AGENTSTREAM,
+        "serve",
+        "calledit",
+        "--model",
+        "scripted",
+        "--store",
+        f"sqlite://{db}",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     with log.open("ab") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -59,8 +70,9 @@ async def test_a_logged_call_survives_a_server_restart(tmp_path: Path) -> None:
     db, log = tmp_path / "x.db", tmp_path / "server.log"
     with agentstream_serve(db, log) as host:
         async with websockets.connect(f"ws://{host}/ws?user=zoe") as ws:
-            await ws.send(json.dumps({"action": "makecall", "prompt": PROMPT,
-                                      "timezone": "America/New_York"}))
+            await ws.send(
+                json.dumps({"action": "makecall", "prompt": PROMPT, "timezone": "America/New_York"})
+            )
             run_id = (await recv_run(ws))[-1]["runId"]
             await ws.send(json.dumps({"action": "logcall", "runId": run_id, "requestId": "r1"}))
             logged = await recv_json(ws)

@@ -32,8 +32,9 @@ RECORD = {
 async def logged_call(ws: Any, monkeypatch: pytest.MonkeyPatch) -> str:
     """Make a call on 2025-01-15 and log it; its call id."""
     monkeypatch.setenv("AGENTSTREAM_NOW", "2025-01-15T10:00:00")
-    await ws.send(json.dumps({"action": "makecall", "prompt": PROMPT,
-                              "timezone": "America/New_York"}))
+    await ws.send(
+        json.dumps({"action": "makecall", "prompt": PROMPT, "timezone": "America/New_York"})
+    )
     run_id = (await recv_run(ws))[-1]["runId"]
     await ws.send(json.dumps({"action": "logcall", "runId": run_id}))
     answer = await recv_json(ws)
@@ -42,8 +43,9 @@ async def logged_call(ws: Any, monkeypatch: pytest.MonkeyPatch) -> str:
 
 async def verify(ws: Any, call_id: str, **extra: Any) -> list[dict[str, Any]]:
     """Run the verify action to its end; its frames."""
-    await ws.send(json.dumps({"action": "verify", "callId": call_id,
-                              "requestId": uuid.uuid4().hex, **extra}))
+    await ws.send(
+        json.dumps({"action": "verify", "callId": call_id, "requestId": uuid.uuid4().hex, **extra})
+    )
     return await recv_run(ws)
 
 
@@ -117,20 +119,24 @@ async def test_an_unknown_or_foreign_call_is_not_found(
 
 def _lying_model() -> ScriptedModel:
     """A model that 'remembers' the outcome and cites its memory as evidence."""
-    claim = {"status": "verified_true", "reasoning": "I recall it closed at 6100.",
-             "evidence": [{"source": "memory", "finding": "6100 on 2025-02-19"}]}
-    return ScriptedModel([
-        [{"text": "Checking the date. "}, {"tool": "current_time", "input": {}}],
-        [{"text": "It closed at 6100, I recall."}, {"tool": "Verdict", "input": claim}],
-    ])
+    claim = {
+        "status": "verified_true",
+        "reasoning": "I recall it closed at 6100.",
+        "evidence": [{"source": "memory", "finding": "6100 on 2025-02-19"}],
+    }
+    return ScriptedModel(
+        [
+            [{"text": "Checking the date. "}, {"tool": "current_time", "input": {}}],
+            [{"text": "It closed at 6100, I recall."}, {"tool": "Verdict", "input": claim}],
+        ]
+    )
 
 
 async def test_without_an_evidence_tool_a_claimed_verdict_becomes_inconclusive() -> None:
     """A model that claims verified_true with no outside-world tool is recorded inconclusive."""
     verifier = Verifier(RECORD, _lying_model())
     events = [event async for event in verifier.events()]
-    assert any(isinstance(e, ToolCallChunk) and e.tool_call_name == "current_time"
-               for e in events)
+    assert any(isinstance(e, ToolCallChunk) and e.tool_call_name == "current_time" for e in events)
     assert verifier.verdict is not None
     assert verifier.verdict.status == "inconclusive" and verifier.verdict.evidence == []
     assert "6100" not in verifier.verdict.reasoning
@@ -149,12 +155,17 @@ def index_close(day: str) -> str:
 
 async def test_with_an_evidence_tool_a_cited_verdict_stands() -> None:
     """Given an evidence tool, a verdict that cites what the tool returned is kept."""
-    cited = {"status": "verified_true", "reasoning": "The close on 2025-02-18 was 6032.38.",
-             "evidence": [{"source": "index_close", "finding": "6032.38 on 2025-02-18"}]}
-    model = ScriptedModel([
-        [{"tool": "index_close", "input": {"day": "2025-02-18"}}],
-        [{"text": "The tool shows a close above 6000."}, {"tool": "Verdict", "input": cited}],
-    ])
+    cited = {
+        "status": "verified_true",
+        "reasoning": "The close on 2025-02-18 was 6032.38.",
+        "evidence": [{"source": "index_close", "finding": "6032.38 on 2025-02-18"}],
+    }
+    model = ScriptedModel(
+        [
+            [{"tool": "index_close", "input": {"day": "2025-02-18"}}],
+            [{"text": "The tool shows a close above 6000."}, {"tool": "Verdict", "input": cited}],
+        ]
+    )
     verifier = Verifier(RECORD, model, evidence_tools=[index_close])
     events = [event async for event in verifier.events()]
     results = [e for e in events if isinstance(e, ToolCallResult)]
@@ -166,9 +177,13 @@ async def test_with_an_evidence_tool_a_cited_verdict_stands() -> None:
 def test_a_verified_status_without_evidence_is_inconclusive_even_with_tools() -> None:
     """Even with evidence tools, verified_true or verified_false without evidence is refused."""
     for status in ("verified_true", "verified_false"):
-        settled = settle_verdict(Verdict(status=status, reasoning="trust me"), RECORD,
-                                 can_gather=True)
+        settled = settle_verdict(
+            Verdict(status=status, reasoning="trust me"), RECORD, can_gather=True
+        )
         assert settled.status == "inconclusive" and status in settled.reasoning
-    honest = Verdict(status="verified_false", reasoning="It peaked at 5990.",
-                     evidence=[Evidence(source="index_close", finding="max close 5990")])
+    honest = Verdict(
+        status="verified_false",
+        reasoning="It peaked at 5990.",
+        evidence=[Evidence(source="index_close", finding="max close 5990")],
+    )
     assert settle_verdict(honest, RECORD, can_gather=True) == honest

@@ -47,8 +47,12 @@ def build_agent(model: Any) -> Any:
 
     from agentstream.agents.tools import current_time, parse_relative_date
 
-    return Agent(model=model, tools=[current_time, parse_relative_date],
-                 system_prompt=SYSTEM_PROMPT, callback_handler=None)
+    return Agent(
+        model=model,
+        tools=[current_time, parse_relative_date],
+        system_prompt=SYSTEM_PROMPT,
+        callback_handler=None,
+    )
 
 
 async def make_call(request: MakeCall, ctx: RouteContext) -> AsyncIterator[Event]:

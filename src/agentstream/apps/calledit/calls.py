@@ -109,12 +109,16 @@ async def store_call(what: str) -> AsyncIterator[None]:
             yield
     except TimeoutError as exc:
         logger.warning("store did not answer in %.0fs", STORE_TIMEOUT_S)
-        raise CallError("the store is unavailable (it did not answer); try again later",
-                        "store_unavailable", 503) from exc
+        raise CallError(
+            "the store is unavailable (it did not answer); try again later",
+            "store_unavailable",
+            503,
+        ) from exc
     except StoreUnavailable as exc:
         logger.warning("store unavailable: %s", exc)
-        raise CallError(f"the store is unavailable; try again later ({exc})",
-                        "store_unavailable", 503) from exc
+        raise CallError(
+            f"the store is unavailable; try again later ({exc})", "store_unavailable", 503
+        ) from exc
     except NotFound as exc:
         raise CallError(f"{what}: {exc}", "not_found", 404) from exc
     except InvalidRecord as exc:
@@ -130,8 +134,9 @@ def require_store(services: dict[str, Any] | None) -> Store:
     """The gateway's store, or an error saying this server keeps no calls."""
     store: Store | None = (services or {}).get("store")
     if store is None:
-        raise CallError("this server keeps no calls (it was started with --store none)",
-                        "no_store", 404)
+        raise CallError(
+            "this server keeps no calls (it was started with --store none)", "no_store", 404
+        )
     return store
 
 
@@ -176,15 +181,22 @@ class FinishedRun:
 
 def _outcome(run_id: str, state: str, events: Sequence[Event]) -> FinishedRun:
     if state == "running":
-        raise CallError(f"runId: run {run_id} is still running; log it after its complete frame",
-                        "run_not_finished", 409)
+        raise CallError(
+            f"runId: run {run_id} is still running; log it after its complete frame",
+            "run_not_finished",
+            409,
+        )
     last = events[-1] if events else None
     if state != "finished" or not isinstance(last, RunFinished):
-        raise CallError(f"runId: run {run_id} did not finish ({state}), so it has no record",
-                        "run_not_finished", 409)
+        raise CallError(
+            f"runId: run {run_id} did not finish ({state}), so it has no record",
+            "run_not_finished",
+            409,
+        )
     if not isinstance(last.result, dict) or "prediction_statement" not in last.result:
-        raise CallError(f"runId: run {run_id} did not produce a prediction record",
-                        "not_a_call", 422)
+        raise CallError(
+            f"runId: run {run_id} did not produce a prediction record", "not_a_call", 422
+        )
     started = events[0] if isinstance(events[0], RunStarted) else None
     given = started.input if started is not None and isinstance(started.input, dict) else {}
     return FinishedRun(dict(last.result), str(given.get("timezone") or "UTC"))
@@ -211,8 +223,12 @@ async def _recorded_outcome(store: Store, run_id: str, user: str) -> FinishedRun
         if row is None or row.owner != user:  # someone else's run looks like no run at all
             raise CallError(f"runId: no run {run_id} of yours", "not_found", 404)
         if row.state == "running":
-            raise CallError(f"runId: run {run_id} has not finished (it is still running, or a "
-                            "restart cut it off)", "run_not_finished", 409)
+            raise CallError(
+                f"runId: run {run_id} has not finished (it is still running, or a "
+                "restart cut it off)",
+                "run_not_finished",
+                409,
+            )
         events = await stored_events(store, run_id)
     return _outcome(run_id, row.state, events)
 
@@ -240,8 +256,7 @@ def checked_edit(edited: object, original: FinishedRun, max_bytes: int) -> dict[
     try:
         clean = validate_call_record(edited, max_bytes)
     except InvalidRecord as exc:
-        raise CallError(f"{_record_field(exc.field)}: {exc.reason}", "invalid_record",
-                        422) from exc
+        raise CallError(f"{_record_field(exc.field)}: {exc.reason}", "invalid_record", 422) from exc
     try:
         PredictionRecord.model_validate(clean)
     except ValidationError as exc:
@@ -249,8 +264,11 @@ def checked_edit(edited: object, original: FinishedRun, max_bytes: int) -> dict[
     date = clean["verification_date"]
     today = clock.now(original.timezone).date().isoformat()
     if date < today and date != original.record.get("verification_date"):
-        raise CallError(f"record.verification_date: {date} is in the past (today is {today})",
-                        "invalid_record", 422)
+        raise CallError(
+            f"record.verification_date: {date} is in the past (today is {today})",
+            "invalid_record",
+            422,
+        )
     return clean
 
 
@@ -277,8 +295,9 @@ async def log_call(
 async def logcall(request: LogCall, ctx: RouteContext) -> dict[str, Any]:
     """The ``logcall`` reply route: ``{"call": {…}, "created": bool}``."""
     store = require_store(ctx.services)
-    row, created = await log_call(store, live_runs(ctx.services), ctx.user, request.run_id,
-                                  request.record)
+    row, created = await log_call(
+        store, live_runs(ctx.services), ctx.user, request.run_id, request.record
+    )
     return {"call": call_json(row), "created": created}
 
 
@@ -291,11 +310,18 @@ def check_verifiable(call: CallRow, today: dt.date, force: bool) -> None:
         return
     due = dt.date.fromisoformat(call.record["verification_date"])
     if due > today:
-        raise CallError(f"callId: call {call.call_id} is not due until {due} (today is {today}); "
-                        "use force to verify it now", "not_due", 409)
+        raise CallError(
+            f"callId: call {call.call_id} is not due until {due} (today is {today}); "
+            "use force to verify it now",
+            "not_due",
+            409,
+        )
     if call.status != "pending":
-        raise CallError(f"callId: call {call.call_id} is already {call.status}; "
-                        "use force to verify it again", "already_verified", 409)
+        raise CallError(
+            f"callId: call {call.call_id} is already {call.status}; use force to verify it again",
+            "already_verified",
+            409,
+        )
 
 
 async def verify_call(
@@ -316,9 +342,13 @@ async def verify_call(
     """
     try:
         check_verifiable(call, today, force)
-        verifier = Verifier(call.record, verifier_model(model_spec, call.record),
-                            evidence_tools=evidence_tools, cancel_signal=cancel_signal,
-                            message_prefix=message_prefix)
+        verifier = Verifier(
+            call.record,
+            verifier_model(model_spec, call.record),
+            evidence_tools=evidence_tools,
+            cancel_signal=cancel_signal,
+            message_prefix=message_prefix,
+        )
         async for event in verifier.events():
             yield event
         if (cancel_signal is not None and cancel_signal.is_set()) or verifier.verdict is None:
@@ -351,9 +381,15 @@ async def verify(request: VerifyCall, ctx: RouteContext) -> AsyncIterator[Event]
         yield RunError(message=str(exc), code=exc.code)
         return
     events = verify_call(
-        store, call, ctx.settings.model, today=clock.now(request.timezone).date(),
-        force=request.force, evidence_tools=(ctx.services or {}).get("evidence_tools", ()),
-        cancel_signal=ctx.cancel_signal, message_prefix=ctx.run.id if ctx.run else "verify")
+        store,
+        call,
+        ctx.settings.model,
+        today=clock.now(request.timezone).date(),
+        force=request.force,
+        evidence_tools=(ctx.services or {}).get("evidence_tools", ()),
+        cancel_signal=ctx.cancel_signal,
+        message_prefix=ctx.run.id if ctx.run else "verify",
+    )
     async with contextlib.aclosing(events):
         async for event in events:
             yield event
@@ -368,8 +404,7 @@ def request_user(request: Request) -> str:
 
 
 def _error(exc: CallError) -> JSONResponse:
-    return JSONResponse({"type": "error", "code": exc.code, "message": str(exc)},
-                        exc.http_status)
+    return JSONResponse({"type": "error", "code": exc.code, "message": str(exc)}, exc.http_status)
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -417,8 +452,9 @@ async def post_call(request: Request) -> Response:
     """``POST /api/calls``: log a run's record; 201 when new, 200 with the existing call."""
     body = _validated(LogCall, await _json_body(request))
     gateway = request.app.state.gateway
-    row, created = await log_call(_store(request), gateway.runs, request_user(request),
-                                  body.run_id, body.record)
+    row, created = await log_call(
+        _store(request), gateway.runs, request_user(request), body.run_id, body.record
+    )
     return JSONResponse({"call": call_json(row), "created": created}, 201 if created else 200)
 
 
@@ -450,8 +486,7 @@ async def list_calls(request: Request) -> Response:
 async def get_call(request: Request) -> Response:
     """``GET /api/calls/{call_id}``: one of the user's calls, or 404."""
     async with store_call("call_id"):
-        row = await _store(request).get_call(request_user(request),
-                                             request.path_params["call_id"])
+        row = await _store(request).get_call(request_user(request), request.path_params["call_id"])
     return JSONResponse({"call": call_json(row)})
 
 
@@ -462,8 +497,9 @@ async def post_verdict(request: Request) -> Response:
     store = _store(request)
     call_id = request.path_params["call_id"]
     async with store_call("call_id"):
-        row = await store.set_verdict(request_user(request), call_id,
-                                      verdict.model_dump(mode="json"))
+        row = await store.set_verdict(
+            request_user(request), call_id, verdict.model_dump(mode="json")
+        )
     logger.info("call=%s status=%s | verdict recorded by hand", call_id, row.status)
     return JSONResponse({"call": call_json(row)})
 

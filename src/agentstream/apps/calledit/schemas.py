@@ -12,7 +12,6 @@ from agentstream import clock
 MAX_PROMPT_CHARS = 2000
 
 
-
 class MakeCall(BaseModel):
     """``{"action":"makecall","prompt":…,"timezone":…}``."""
 
@@ -33,12 +32,15 @@ class VerificationMethod(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    source: list[str] = Field(min_length=1, max_length=4,
-                              description="Where to look: named, reputable sources.")
-    criteria: list[str] = Field(min_length=1, max_length=4,
-                                description="Measurable conditions that make the call true.")
-    steps: list[str] = Field(min_length=1, max_length=5,
-                             description="What a person does, in order, to verify it.")
+    source: list[str] = Field(
+        min_length=1, max_length=4, description="Where to look: named, reputable sources."
+    )
+    criteria: list[str] = Field(
+        min_length=1, max_length=4, description="Measurable conditions that make the call true."
+    )
+    steps: list[str] = Field(
+        min_length=1, max_length=5, description="What a person does, in order, to verify it."
+    )
 
     @field_validator("source", "criteria", "steps")
     @classmethod
@@ -54,10 +56,12 @@ class PredictionRecord(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    prediction_statement: str = Field(min_length=1, max_length=500,
-                                      description="The prediction restated precisely.")
-    verification_date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$",
-                                   description="ISO date (YYYY-MM-DD) when it can be checked.")
+    prediction_statement: str = Field(
+        min_length=1, max_length=500, description="The prediction restated precisely."
+    )
+    verification_date: str = Field(
+        pattern=r"^\d{4}-\d{2}-\d{2}$", description="ISO date (YYYY-MM-DD) when it can be checked."
+    )
     verification_method: VerificationMethod
     initial_status: Literal["pending"] = "pending"
 

@@ -38,10 +38,16 @@ def _record(request: MakeCall, results: dict[str, Any]) -> dict[str, Any]:
         "prediction_statement": statement,
         "verification_date": date or "1970-01-01",
         "verification_method": {
-            "source": ["Reputable news coverage of the subject", "Official data from the source named in the call"],
+            "source": [
+                "Reputable news coverage of the subject",
+                "Official data from the source named in the call",
+            ],
             "criteria": [f"The outcome described holds true: {statement}"],
-            "steps": [f"On {date}, look up the outcome in the sources",
-                      "Compare it with the criteria", "Record the verdict"],
+            "steps": [
+                f"On {date}, look up the outcome in the sources",
+                "Compare it with the criteria",
+                "Record the verdict",
+            ],
         },
         "initial_status": "pending",
     }
@@ -50,19 +56,25 @@ def _record(request: MakeCall, results: dict[str, Any]) -> dict[str, Any]:
 def scripted_turns(request: MakeCall) -> list[Any]:
     """One reactive turn function covering the whole conversation."""
 
-    def turn(messages: list[dict[str, Any]], tool_specs: Any, tool_choice: Any) -> list[dict[str, Any]]:
+    def turn(
+        messages: list[dict[str, Any]], tool_specs: Any, tool_choice: Any
+    ) -> list[dict[str, Any]]:
         results = _tool_results(messages)
         if not results:
             return [
                 {"text": "Let me check today's date and work out when this call can be verified. "},
                 {"tool": "current_time", "input": {"timezone": request.timezone}},
-                {"tool": "parse_relative_date",
-                 "input": {"text": request.prompt, "timezone": request.timezone}},
+                {
+                    "tool": "parse_relative_date",
+                    "input": {"text": request.prompt, "timezone": request.timezone},
+                },
             ]
         record = _record(request, results)
         return [
-            {"text": f"The call can be checked on {record['verification_date']}. "
-                     "I'll name sources, measurable criteria and the steps to verify it."},
+            {
+                "text": f"The call can be checked on {record['verification_date']}. "
+                "I'll name sources, measurable criteria and the steps to verify it."
+            },
             {"tool": "PredictionRecord", "input": record},
         ]
 

@@ -49,10 +49,12 @@ class Evidence(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    source: str = Field(min_length=1, max_length=500,
-                        description="Where it was found: a named source or a URL.")
-    finding: str = Field(min_length=1, max_length=2000,
-                         description="What the source says, quoted or summarised.")
+    source: str = Field(
+        min_length=1, max_length=500, description="Where it was found: a named source or a URL."
+    )
+    finding: str = Field(
+        min_length=1, max_length=2000, description="What the source says, quoted or summarised."
+    )
 
 
 class Verdict(BaseModel):
@@ -61,11 +63,16 @@ class Verdict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Literal["verified_true", "verified_false", "inconclusive"] = Field(
-        description="verified_true, verified_false, or inconclusive when it cannot be checked.")
-    reasoning: str = Field(default="", max_length=MAX_REASONING_CHARS,
-                           description="Why, in a few sentences.")
-    evidence: list[Evidence] = Field(default_factory=list, max_length=MAX_EVIDENCE,
-                                     description="What tool results showed; empty if none.")
+        description="verified_true, verified_false, or inconclusive when it cannot be checked."
+    )
+    reasoning: str = Field(
+        default="", max_length=MAX_REASONING_CHARS, description="Why, in a few sentences."
+    )
+    evidence: list[Evidence] = Field(
+        default_factory=list,
+        max_length=MAX_EVIDENCE,
+        description="What tool results showed; empty if none.",
+    )
 
 
 class VerifyCall(BaseModel):
@@ -73,8 +80,9 @@ class VerifyCall(BaseModel):
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True, str_strip_whitespace=True)
 
-    call_id: str = Field(alias="callId", min_length=1, max_length=128,
-                         pattern=r"^[A-Za-z0-9._:-]+$")
+    call_id: str = Field(
+        alias="callId", min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$"
+    )
     force: bool = False
     timezone: str = "UTC"
 
@@ -121,15 +129,22 @@ def settle_verdict(
         raise NoVerdict("the verification agent stopped without a verdict")
     if not can_gather:
         if proposed.status != "inconclusive" or proposed.evidence:
-            logger.warning("verdict=%s evidence=%d | no evidence tool; recorded as inconclusive",
-                           proposed.status, len(proposed.evidence))
-        reason = ("No tool that can reach the outside world was available, so this call was not "
-                  "checked automatically. ")
+            logger.warning(
+                "verdict=%s evidence=%d | no evidence tool; recorded as inconclusive",
+                proposed.status,
+                len(proposed.evidence),
+            )
+        reason = (
+            "No tool that can reach the outside world was available, so this call was not "
+            "checked automatically. "
+        )
         return Verdict(status="inconclusive", reasoning=reason + manual_check(record))
     if proposed.status != "inconclusive" and not proposed.evidence:
         logger.warning("verdict=%s | no evidence cited; recorded as inconclusive", proposed.status)
-        reason = (f"The agent answered {proposed.status} without citing evidence, so it is not "
-                  "recorded as verified. ")
+        reason = (
+            f"The agent answered {proposed.status} without citing evidence, so it is not "
+            "recorded as verified. "
+        )
         return Verdict(status="inconclusive", reasoning=reason + manual_check(record))
     return proposed
 
@@ -154,8 +169,12 @@ def build_agent(model: Any, evidence_tools: Sequence[Any] = ()) -> Any:
 
     from agentstream.agents.tools import current_time
 
-    return Agent(model=model, tools=[current_time, *evidence_tools],
-                 system_prompt=SYSTEM_PROMPT, callback_handler=None)
+    return Agent(
+        model=model,
+        tools=[current_time, *evidence_tools],
+        system_prompt=SYSTEM_PROMPT,
+        callback_handler=None,
+    )
 
 
 class Verifier:
@@ -189,8 +208,7 @@ class Verifier:
             yield event
         output = self._stream.structured_output
         proposed = output if isinstance(output, Verdict) else None
-        self.verdict = settle_verdict(proposed, self.record,
-                                      can_gather=bool(self.evidence_tools))
+        self.verdict = settle_verdict(proposed, self.record, can_gather=bool(self.evidence_tools))
 
 
 def _tool_name(tool: Any) -> str:
@@ -233,12 +251,17 @@ def scripted_turns(record: dict[str, Any]) -> list[Any]:
                 {"text": "Let me check today's date against the verification date. "},
                 {"tool": "current_time", "input": {"timezone": "UTC"}},
             ]
-        verdict = {"status": "inconclusive", "evidence": [],
-                   "reasoning": f"I have no tool that can look up {sources[0]}."}
+        verdict = {
+            "status": "inconclusive",
+            "evidence": [],
+            "reasoning": f"I have no tool that can look up {sources[0]}.",
+        }
         return [
-            {"text": f"Today is {today}; the call was due on {record.get('verification_date')}. "
-                     f"I have no tool that can reach {sources[0]}, so I can't look up the outcome "
-                     "myself. I'll say what a person should check."},
+            {
+                "text": f"Today is {today}; the call was due on {record.get('verification_date')}. "
+                f"I have no tool that can reach {sources[0]}, so I can't look up the outcome "
+                "myself. I'll say what a person should check."
+            },
             {"tool": "Verdict", "input": verdict},
         ]
 

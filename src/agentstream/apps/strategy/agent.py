@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from agentstream.agents.runner import AgentStream
+from agentstream.agents.threads import app_store, thread_id
 from agentstream.apps.strategy.prompts import SYSTEM_PROMPT, history_messages
 from agentstream.apps.strategy.schemas import StrategyChat, StrategyHistory
 from agentstream.apps.strategy.scripted import scripted_turns
 from agentstream.apps.strategy.stream import StrategyStream
-from agentstream.agents.threads import app_store, thread_id
 from agentstream.gateway.context import RouteContext
 from agentstream.protocol.events import Event, RunFinished, TextMessageChunk
 

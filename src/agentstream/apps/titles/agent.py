@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from agentstream.agents.runner import AgentStream
+from agentstream.agents.threads import app_store, thread_id
 from agentstream.apps.titles.prompts import SYSTEM_PROMPT, history_messages
 from agentstream.apps.titles.schemas import History, StreamTitles
 from agentstream.apps.titles.scripted import scripted_turns
-from agentstream.agents.threads import app_store, thread_id
 from agentstream.gateway.context import RouteContext
 from agentstream.protocol.events import Custom, Event, RunFinished, TextMessageChunk
 

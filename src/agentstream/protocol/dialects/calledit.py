@@ -35,8 +35,13 @@ def _body(event: Event) -> dict[str, Any]:
         case ToolCallChunk(tool_call_id=call_id, tool_call_name=name, delta=arguments):
             return {"type": "tool", "name": name, "input": tool_input(arguments), "id": call_id}
         case ToolCallResult(tool_call_id=call_id, tool_call_name=name, content=content, status=s):
-            return {"type": "tool_result", "id": call_id, "name": name, "content": content,
-                    "status": s}
+            return {
+                "type": "tool_result",
+                "id": call_id,
+                "name": name,
+                "content": content,
+                "status": s,
+            }
         case RunFinished(result=result):
             return {"type": "complete", "content": result}
         case RunError(message=message, code=code):
