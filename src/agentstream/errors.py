@@ -7,7 +7,7 @@ Each error carries a class-level ``code`` (the ``code`` field of an error frame 
 
     AgentstreamError                 code "internal_error", HTTP 500
     ├── BadRequest                   the client sent something we cannot act on (400)
-    │   ├── BadMessage               a WebSocket/HTTP message: not JSON, no action, invalid (400/422)
+    │   ├── BadMessage               a message that is not JSON, names no action, or is invalid
     │   ├── UnknownDialect           no wire format by that name (400)
     │   ├── UnknownModel             no model by that name (400)
     │   └── BadTimezone, BadTimestamp  (clock) (400)
