@@ -9,8 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from agentstream.apps.calledit.records import CallRow, calls_of
 from agentstream.apps.calledit.schemas import PredictionRecord
-from agentstream.stores import CallRow, open_store
+from agentstream.stores import open_store
 
 AGENTSTREAM = str(Path(sys.executable).parent / "agentstream")
 
@@ -48,12 +49,12 @@ def record(statement: str, date: str) -> dict[str, object]:
 
 async def _save(url: str, *calls: tuple[str, dict[str, object]]) -> list[CallRow]:
     async with open_store(url) as store:
-        return [await store.save_call(user, rec, run_id=None) for user, rec in calls]
+        return [await calls_of(store).save_call(user, rec, run_id=None) for user, rec in calls]
 
 
 async def _get(url: str, *rows: CallRow) -> list[CallRow]:
     async with open_store(url) as store:
-        return [await store.get_call(row.user_id, row.call_id) for row in rows]
+        return [await calls_of(store).get_call(row.user_id, row.call_id) for row in rows]
 
 
 def test_call_prints_a_valid_record_as_json() -> None:

@@ -234,12 +234,15 @@ class _VerifyJob:
         return results.count(False)
 
     async def _calls(self, store: Any) -> list[Any]:
+        from agentstream.apps.calledit.records import calls_of
+
+        calls = calls_of(store)
         if self.call_id is not None and self.user is not None:
-            return [await store.get_call(self.user, self.call_id)]
+            return [await calls.get_call(self.user, self.call_id)]
         due: list[Any] = []
         seen: set[str] = set()
         while True:  # a call that fails stays pending: stop when a batch brings nothing new
-            batch = [c for c in await store.due_calls(self.today) if c.call_id not in seen]
+            batch = [c for c in await calls.due_calls(self.today) if c.call_id not in seen]
             if not batch:
                 break
             seen.update(c.call_id for c in batch)

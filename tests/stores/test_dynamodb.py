@@ -42,19 +42,12 @@ async def test_tables_indexes_and_ttl(created: DynamoDBStore) -> None:
     """create_tables makes every table with its keys, GSIs and TTL attribute."""
     described = {}
     for short, name in created.tables.items():
-        described[short] = (await created._call("describe_table", TableName=name))["Table"]
-    assert keys(described["calls"]["KeySchema"]) == [("user_id", "HASH"), ("call_id", "RANGE")]
-    indexes = {
-        i["IndexName"]: keys(i["KeySchema"]) for i in described["calls"]["GlobalSecondaryIndexes"]
-    }
-    assert indexes == {
-        "by_user_created": [("user_id", "HASH"), ("created_us", "RANGE")],
-        "by_due": [("due_pk", "HASH"), ("due_sk", "RANGE")],
-    }
+        described[short] = (await created.call("describe_table", TableName=name))["Table"]
+    assert set(described) == {"connections", "runs", "run_events", "messages"}
     assert keys(described["run_events"]["KeySchema"]) == [("run_id", "HASH"), ("seq", "RANGE")]
     assert keys(described["connections"]["KeySchema"]) == [("conn_id", "HASH")]
     for short in ("connections", "runs", "run_events"):
-        ttl = await created._call("describe_time_to_live", TableName=created.tables[short])
+        ttl = await created.call("describe_time_to_live", TableName=created.tables[short])
         assert ttl["TimeToLiveDescription"] == {
             "TimeToLiveStatus": "ENABLED",
             "AttributeName": "expires_at",
@@ -74,20 +67,11 @@ async def test_missing_tables_named(moto_server: str) -> None:
         await store.open()
 
 
-async def test_guard_item_invisible_to_listings(created: DynamoDBStore) -> None:
-    """The (user, run) guard item exists but no index (listing, due) ever returns it."""
-    saved = await created.save_call("u1", _record(), run_id="r1")
-    key = {"user_id": {"S": "u1"}, "call_id": {"S": "run#r1"}}
-    guard = await created._call("get_item", TableName=created.tables["calls"], Key=key)
-    assert guard["Item"]["target"] == {"S": saved.call_id}
-    assert [r.call_id for r in (await created.list_calls("u1"))[0]] == [saved.call_id]
-
-
 async def test_expired_item_still_stored_but_filtered(created: DynamoDBStore) -> None:
     """An expired row is still in the table (lazy TTL) yet readers never see it."""
     await created.put_connection("c1", "u1", time.time(), 1)
     created._clock = lambda: time.time() + 5
-    raw = await created._call(
+    raw = await created.call(
         "get_item", TableName=created.tables["connections"], Key={"conn_id": {"S": "c1"}}
     )
     assert "Item" in raw
@@ -111,12 +95,12 @@ async def test_endpoint_dying_mid_session_fails_fast(
     """When DynamoDB goes away under an open store, calls fail fast with StoreUnavailable."""
     proc, endpoint = own_moto
     async with open_store(url(endpoint, "dying_", create=1)) as store:
-        await store.save_call("u1", _record(), run_id="r1")
+        await store.put_run("r1", "u1", "calledit")
         proc.kill()
         proc.wait()
         started = time.monotonic()
         with pytest.raises(StoreUnavailable):
-            await store.list_calls("u1")
+            await store.read_events("r1")
         assert time.monotonic() - started < 5
 
 
@@ -168,7 +152,7 @@ def test_url_options() -> None:
         True,
     )
     assert store._timeouts == (2.0, 1.5, 3)
-    assert store.tables["calls"] == "p_calls"
+    assert store.tables["runs"] == "p_runs" and "calls" not in store.tables
     with pytest.raises(InvalidRecord, match="store.max_attempts"):
         open_store("dynamodb://?max_attempts=many")
 
@@ -186,12 +170,3 @@ def test_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-
-
-def _record() -> dict[str, Any]:
-    return {
-        "prediction_statement": "x",
-        "verification_date": "2030-01-01",
-        "verification_method": {"source": ["s"], "criteria": ["c"], "steps": ["t"]},
-        "initial_status": "pending",
-    }

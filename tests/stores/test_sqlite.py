@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import random
-import signal
 import sqlite3
-import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -21,8 +14,8 @@ from agentstream.stores import (
     StoreUnavailable,
     default_path,
     open_store,
+    sqlite_schema,
 )
-from agentstream.stores import sqlite as sqlite_backend
 from agentstream.stores.sqlite import SQLiteStore
 
 
@@ -37,9 +30,10 @@ async def test_fresh_db_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "dir" / "a.db"
     async with open_store(f"sqlite://{path}"):
         pass
-    assert raw(path, "SELECT version FROM schema_version") == [(len(sqlite_backend.MIGRATIONS),)]
+    assert raw(path, "SELECT version FROM schema_version") == [(len(sqlite_schema.MIGRATIONS),)]
     tables = {r[0] for r in raw(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"connections", "runs", "run_events", "calls", "messages"} <= tables
+    assert {"connections", "runs", "run_events", "messages"} <= tables
+    assert "calls" not in tables  # CalledIt's, created by the app on first use
 
 
 async def test_reopen_keeps_data_and_version(tmp_path: Path) -> None:
@@ -60,7 +54,7 @@ async def test_new_migration_applies_on_reopen(
     async with open_store(url):
         pass
     extra = ("CREATE TABLE extra (x INTEGER)", "INSERT INTO extra VALUES (42)")
-    monkeypatch.setattr(sqlite_backend, "MIGRATIONS", (*sqlite_backend.MIGRATIONS, extra))
+    monkeypatch.setattr(sqlite_schema, "MIGRATIONS", (*sqlite_schema.MIGRATIONS, extra))
     async with open_store(url):
         pass
     async with open_store(url):
@@ -75,7 +69,7 @@ async def test_failed_migration_rolls_back(tmp_path: Path, monkeypatch: pytest.M
     async with open_store(url):
         pass
     broken = ("CREATE TABLE half (x INTEGER)", "THIS IS NOT SQL")
-    monkeypatch.setattr(sqlite_backend, "MIGRATIONS", (*sqlite_backend.MIGRATIONS, broken))
+    monkeypatch.setattr(sqlite_schema, "MIGRATIONS", (*sqlite_schema.MIGRATIONS, broken))
     with pytest.raises(StoreError, match="migration to version 2 failed"):
         await open_store(url).open()
     assert raw(tmp_path / "a.db", "SELECT name FROM sqlite_master WHERE name = 'half'") == []
@@ -99,8 +93,8 @@ async def test_wal_and_synchronous(tmp_path: Path) -> None:
         store = open_store(f"sqlite://{tmp_path / 'a.db'}{query}")
         async with store:
             assert isinstance(store, SQLiteStore)
-            assert await store._run(_pragma, "journal_mode") == "wal"
-            assert await store._run(_pragma, "synchronous") == level
+            assert await store.run(_pragma, "journal_mode") == "wal"
+            assert await store.run(_pragma, "synchronous") == level
 
 
 def _pragma(conn: sqlite3.Connection, name: str) -> object:
@@ -153,69 +147,3 @@ async def test_busy_file_is_unavailable(tmp_path: Path) -> None:
         finally:
             blocker.execute("ROLLBACK")
             blocker.close()
-
-
-WRITER = textwrap.dedent(
-    """
-    import asyncio, sys
-    from agentstream.stores import open_store
-
-    async def main(path: str, round_: str) -> None:
-        async with open_store(f"sqlite://{path}") as store:
-            i = 0
-            while True:
-                i += 1
-                record = {
-                    "prediction_statement": f"call {round_}-{i} " + "x" * 1500,
-                    "verification_date": "2030-01-01",
-                    "verification_method": {"source": ["s"], "criteria": ["c"], "steps": ["t"]},
-                }
-                run = f"run-{round_}-{i}"
-                await store.put_run(run, "killer", "calledit")
-                events = [(n, '{"d":"%s"}' % ("y" * 200)) for n in range(1, 21)]
-                await store.append_events(run, events)
-                row = await store.save_call("killer", record, run_id=run)
-                print(row.call_id, flush=True)
-
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
-    """
-)
-
-
-def _write_then_kill(script: Path, db: Path, round_: int) -> list[str]:
-    """Run the writer, SIGKILL it mid-stream, return every call id it reported committed."""
-    proc = subprocess.Popen(
-        [sys.executable, str(script), str(db), str(round_)], stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    committed: list[str] = []
-    target = random.randint(20, 80)
-    while len(committed) < target:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        committed.append(line.strip())
-    time.sleep(random.uniform(0, 0.05))  # land the kill at an arbitrary point of a write
-    os.kill(proc.pid, signal.SIGKILL)
-    committed += [line.strip() for line in proc.stdout if line.strip()]
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL
-    return committed
-
-
-async def test_kill_9_loses_no_committed_call(tmp_path: Path) -> None:
-    """kill -9 mid-writes loses no committed call and leaves the file intact."""
-    script, db = tmp_path / "writer.py", tmp_path / "crash.db"
-    script.write_text(WRITER)
-    committed: list[str] = []
-    for round_ in range(3):
-        ids = await asyncio.to_thread(_write_then_kill, script, db, round_)
-        assert ids, "the writer committed nothing before the kill"
-        committed += ids
-    assert raw(db, "PRAGMA integrity_check") == [("ok",)]
-    async with open_store(f"sqlite://{db}") as store:
-        for call_id in committed:
-            assert (await store.get_call("killer", call_id)).user_id == "killer"
-        rows, _ = await store.list_calls("killer", limit=100)
-        assert len(rows) >= min(100, len(committed))
-    assert raw(db, "PRAGMA integrity_check") == [("ok",)]

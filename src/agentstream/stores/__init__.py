@@ -1,4 +1,4 @@
-"""Stores: where connections, run logs, calls and chat messages are kept.
+"""Stores: where connections, run logs, chat messages and apps' records are kept.
 
 Pick one with a URL (``--store``, or ``AGENTSTREAM_STORE``)::
 
@@ -17,38 +17,34 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from agentstream.stores.base import (
-    CallRow,
+from agentstream.stores.errors import (
     Conflict,
-    ConnectionRow,
     InvalidRecord,
     LimitExceeded,
-    Limits,
     NotFound,
-    RunRow,
-    Store,
     StoreError,
     StoreUnavailable,
-    Verdict,
-    validate_call_record,
 )
+from agentstream.stores.protocols import ConnectionStore, RunLogStore, Store, ThreadStore
+from agentstream.stores.rows import ConnectionRow, Limits, RunRow, RunState
 
 __all__ = [
-    "CallRow",
     "Conflict",
     "ConnectionRow",
+    "ConnectionStore",
     "InvalidRecord",
     "LimitExceeded",
     "Limits",
     "NotFound",
+    "RunLogStore",
     "RunRow",
+    "RunState",
     "Store",
     "StoreError",
     "StoreUnavailable",
-    "Verdict",
+    "ThreadStore",
     "default_path",
     "open_store",
-    "validate_call_record",
 ]
 
 _SQLITE_PARAMS = {"synchronous": str, "busy_timeout_ms": int}

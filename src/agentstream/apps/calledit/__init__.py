@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from agentstream.apps.calledit.agent import make_call
-from agentstream.apps.calledit.calls import HTTP_ROUTES, LogCall, logcall, verify
+from agentstream.apps.calledit.calls import HTTP_ROUTES, logcall, verify
 from agentstream.apps.calledit.schemas import MakeCall
+from agentstream.apps.calledit.shapes import LogCall
 from agentstream.apps.calledit.verify import VerifyCall
 from agentstream.gateway.routes import AgentApp
 

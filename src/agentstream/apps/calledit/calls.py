@@ -27,13 +27,20 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from agentstream import clock
+from agentstream.apps.calledit.records import (
+    CallRow,
+    calls_of,
+    decode_cursor,
+    validate_call_record,
+)
 from agentstream.apps.calledit.schemas import PredictionRecord
+from agentstream.apps.calledit.shapes import LogCall, call_json, fields_message
 from agentstream.apps.calledit.verify import (
     NoVerdict,
     Verdict,
@@ -47,21 +54,18 @@ from agentstream.protocol.codec import DecodeError, loads
 from agentstream.protocol.events import Event, RunError, RunFinished, RunStarted
 from agentstream.runs.log import LogGap
 from agentstream.runs.recorder import stored_events
-from agentstream.stores.base import (
-    CallRow,
+from agentstream.stores.errors import (
     Conflict,
     InvalidRecord,
     NotFound,
     StoreError,
     StoreUnavailable,
-    decode_cursor,
-    validate_call_record,
 )
 
 if TYPE_CHECKING:
     from agentstream.runs.registry import RunRegistry
     from agentstream.runs.run import Run
-    from agentstream.stores.base import Store
+    from agentstream.stores import Store
 
 logger = logging.getLogger(__name__)
 
@@ -83,15 +87,6 @@ class CallError(BadMessage):
         """Say what is wrong, naming the field."""
         super().__init__(message, code)
         self.http_status = http_status
-
-
-class LogCall(BaseModel):
-    """``{"action":"logcall","runId":…,"record"?:{…}}`` (and the ``POST /api/calls`` body)."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    run_id: str = Field(alias="runId", min_length=1, max_length=256)
-    record: dict[str, Any] | None = None
 
 
 # --- plumbing --------------------------------------------------------------------------------
@@ -144,28 +139,6 @@ def live_runs(services: dict[str, Any] | None) -> RunRegistry | None:
     """The runs this process holds, when the gateway is in ``services``."""
     gateway = (services or {}).get("gateway")
     return getattr(gateway, "runs", None)
-
-
-def call_json(row: CallRow) -> dict[str, Any]:
-    """A call as clients see it (the owner is implied by who asks)."""
-    return {
-        "call_id": row.call_id,
-        "run_id": row.run_id,
-        "record": row.record,
-        "status": row.status,
-        "verdict": row.verdict.to_dict() if row.verdict else None,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    }
-
-
-def fields_message(exc: ValidationError, prefix: str) -> str:
-    """``prefix.field: why`` for each field that failed."""
-    parts = []
-    for err in exc.errors():
-        where = ".".join([prefix, *(str(p) for p in err["loc"])])
-        parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)
 
 
 # --- logging a call --------------------------------------------------------------------------
@@ -283,10 +256,10 @@ async def log_call(
     finished = await finished_run(store, runs, user, run_id)
     record = finished.record
     if edited is not None:
-        record = checked_edit(edited, finished, store.limits.max_call_bytes)
+        record = checked_edit(edited, finished, calls_of(store).max_call_bytes)
     call_id = uuid.uuid4().hex
     async with store_call("runId"):
-        row = await store.save_call(user, record, run_id=run_id, call_id=call_id)
+        row = await calls_of(store).save_call(user, record, run_id=run_id, call_id=call_id)
     created = row.call_id == call_id
     logger.info("run=%s call=%s created=%s | call logged", run_id, row.call_id, created)
     return row, created
@@ -366,7 +339,7 @@ async def _save_verdict(store: Store, call: CallRow, verdict: Verdict) -> CallRo
     verified_at = clock.now("UTC").isoformat(timespec="seconds")
     payload = verdict.model_dump(mode="json") | {"verified_at": verified_at}
     async with store_call("callId"):
-        saved = await store.set_verdict(call.user_id, call.call_id, payload)
+        saved = await calls_of(store).set_verdict(call.user_id, call.call_id, payload)
     logger.info("call=%s status=%s | verdict saved", saved.call_id, saved.status)
     return saved
 
@@ -376,7 +349,7 @@ async def verify(request: VerifyCall, ctx: RouteContext) -> AsyncIterator[Event]
     try:
         store = require_store(ctx.services)
         async with store_call("callId"):
-            call = await store.get_call(ctx.user, request.call_id)
+            call = await calls_of(store).get_call(ctx.user, request.call_id)
     except CallError as exc:
         yield RunError(message=str(exc), code=exc.code)
         return
@@ -478,7 +451,7 @@ async def list_calls(request: Request) -> Response:
         except InvalidRecord as exc:
             raise CallError(str(exc), "invalid_request", 422) from exc
     async with store_call("cursor"):
-        rows, after = await store.list_calls(request_user(request), limit, cursor)
+        rows, after = await calls_of(store).list_calls(request_user(request), limit, cursor)
     return JSONResponse({"calls": [call_json(r) for r in rows], "next": after})
 
 
@@ -486,7 +459,8 @@ async def list_calls(request: Request) -> Response:
 async def get_call(request: Request) -> Response:
     """``GET /api/calls/{call_id}``: one of the user's calls, or 404."""
     async with store_call("call_id"):
-        row = await _store(request).get_call(request_user(request), request.path_params["call_id"])
+        calls = calls_of(_store(request))
+        row = await calls.get_call(request_user(request), request.path_params["call_id"])
     return JSONResponse({"call": call_json(row)})
 
 
@@ -497,7 +471,7 @@ async def post_verdict(request: Request) -> Response:
     store = _store(request)
     call_id = request.path_params["call_id"]
     async with store_call("call_id"):
-        row = await store.set_verdict(
+        row = await calls_of(store).set_verdict(
             request_user(request), call_id, verdict.model_dump(mode="json")
         )
     logger.info("call=%s status=%s | verdict recorded by hand", call_id, row.status)

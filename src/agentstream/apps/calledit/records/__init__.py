@@ -1,0 +1,77 @@
+"""CalledIt's records: logged calls and their verdicts, kept beside the framework's store.
+
+A package rather than three sibling modules because it has the same nouns as ``stores/`` —
+rows, validation, a shared base, one module per backend — and the tests mirror it the same way.
+The framework store knows nothing of calls: :func:`calls_of` puts a :class:`CallStore` on the
+backend a server already opened (same SQLite file and writer thread, or the same DynamoDB
+client and table prefix), and the call tables are created on first use.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from agentstream.apps.calledit.records.base import CallRecords, CallStore
+from agentstream.apps.calledit.records.rows import (
+    CALL_STATUSES,
+    VERDICT_STATUSES,
+    CallRow,
+    CallStatus,
+    Verdict,
+    VerdictStatus,
+)
+from agentstream.apps.calledit.records.validation import (
+    MAX_CALL_BYTES,
+    decode_cursor,
+    encode_cursor,
+    validate_call_record,
+    validate_verdict,
+)
+from agentstream.stores.dynamodb_base import DynamoDBBase
+from agentstream.stores.errors import StoreError
+from agentstream.stores.protocols import Store
+from agentstream.stores.sqlite import SQLiteStore
+
+__all__ = [
+    "CALL_STATUSES",
+    "MAX_CALL_BYTES",
+    "VERDICT_STATUSES",
+    "CallRecords",
+    "CallRow",
+    "CallStatus",
+    "CallStore",
+    "Verdict",
+    "VerdictStatus",
+    "calls_of",
+    "decode_cursor",
+    "encode_cursor",
+    "validate_call_record",
+    "validate_verdict",
+]
+
+# One call store per framework store, living as long as it does (its schema check runs once).
+_BY_STORE: weakref.WeakKeyDictionary[object, CallRecords] = weakref.WeakKeyDictionary()
+
+
+def calls_of(store: Store) -> CallStore:
+    """The calls kept on ``store``'s backend.
+
+    Raises:
+        StoreError: The backend is one CalledIt cannot keep calls in.
+    """
+    found = _BY_STORE.get(store)
+    if found is None:
+        found = _BY_STORE[store] = _build(store)
+    return found
+
+
+def _build(store: Store) -> CallRecords:
+    if isinstance(store, SQLiteStore):
+        from agentstream.apps.calledit.records.sqlite import SQLiteCalls
+
+        return SQLiteCalls(store)
+    if isinstance(store, DynamoDBBase):
+        from agentstream.apps.calledit.records.dynamodb import DynamoDBCalls
+
+        return DynamoDBCalls(store)
+    raise StoreError(f"CalledIt cannot keep calls in a {type(store).__name__}")

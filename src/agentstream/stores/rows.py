@@ -1,0 +1,53 @@
+"""What a store hands back: frozen rows for connections and runs, and the bounds it enforces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, get_args
+
+RunState = Literal["running", "finished", "failed", "cancelled"]
+RUN_STATES: Final = frozenset(get_args(RunState))
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds a store enforces; every backend reads the same numbers.
+
+    Attributes:
+        max_events_per_run: Highest seq a run log accepts (seqs start at 1, without gaps).
+        max_event_bytes: Largest single event's JSON text.
+        max_meta_bytes: Largest serialized ``meta`` dict (connections, runs).
+        max_message_bytes: Largest serialized chat message.
+        max_page: Largest ``limit`` a listing accepts (the framework's and the apps' records).
+    """
+
+    max_events_per_run: int = 10_000
+    max_event_bytes: int = 128 * 1024
+    max_meta_bytes: int = 8 * 1024
+    max_message_bytes: int = 64 * 1024
+    max_page: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionRow:
+    """A live client connection. Times are Unix epoch seconds."""
+
+    conn_id: str
+    user_id: str
+    connected_at: float
+    expires_at: float
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """One run's header; its events live in the run log. Times are Unix epoch seconds."""
+
+    run_id: str
+    owner: str
+    app: str
+    state: RunState
+    created_at: float
+    updated_at: float
+    expires_at: float
+    meta: dict[str, Any] = field(default_factory=dict)
