@@ -12,19 +12,28 @@ import contextvars
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from agentstream.errors import BadRequest
 
 _override: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "agentstream_now", default=None
 )
 
 
-class BadTimezone(ValueError):
-    """A name that is not an IANA timezone."""
+class BadTimezone(BadRequest):
+    """A name that is not an IANA timezone (a ``ValueError``, so pydantic validators report it)."""
+
+    code: ClassVar[str] = "bad_timezone"
+    http_status: ClassVar[int] = 400
 
 
-class BadTimestamp(ValueError):
+class BadTimestamp(BadRequest):
     """A clock override that is not an ISO 8601 timestamp."""
+
+    code: ClassVar[str] = "bad_timestamp"
+    http_status: ClassVar[int] = 400
 
 
 def zone(name: str | None) -> ZoneInfo:

@@ -3,17 +3,38 @@
 Each error carries a class-level ``code`` (the ``code`` field of an error frame or HTTP body) and
 ``http_status`` (what an HTTP transport answers), so transports map errors by attribute, never by
 ``getattr(exc, "code", …)`` guesses. Leaves subclass the nearest built-in too (``ValueError``,
-``LookupError``…) so callers that only know Python's tree still catch them. The tree::
+``LookupError``…) so callers that only know Python's tree still catch them. The tree (leaf: code,
+HTTP status; the module that defines it in brackets)::
 
-    AgentstreamError                 code "internal_error", HTTP 500
-    ├── BadRequest                   the client sent something we cannot act on (400)
-    │   ├── BadMessage               a message that is not JSON, names no action, or is invalid
-    │   ├── UnknownDialect           no wire format by that name (400)
-    │   ├── UnknownModel             no model by that name (400)
-    │   └── BadTimezone, BadTimestamp  (clock) (400)
-    ├── StoreError                   (stores/errors.py) the store's own tree
-    ├── ModelError                   (models) the model failed, throttled or ran out of tokens
-    └── AppError                     an app's run ended without its result (no_record, no_verdict…)
+    AgentstreamError                        internal_error     500
+    ├── BadRequest                          bad_request        400  the client can fix it
+    │   ├── BadMessage        [gateway]     per problem        400  not JSON, no action, invalid
+    │   ├── UnknownDialect    [protocol]    unknown_dialect    400  no wire format by that name
+    │   ├── DecodeError       [protocol]    invalid_json       400  a frame that is not JSON
+    │   ├── UnknownModel      [models]      unknown_model      400  no model by that name
+    │   ├── UnknownApp        [apps]        unknown_app        404  no shipped app by that name
+    │   ├── BadTimezone       [clock]       bad_timezone       400  not an IANA timezone
+    │   └── BadTimestamp      [clock]       bad_timestamp      400  not an ISO 8601 timestamp
+    ├── StoreError            [stores]      store_error        500  see stores/errors.py
+    │   ├── StoreUnavailable                store_unavailable  503  retry later
+    │   ├── NotFound                        not_found          404  (also a LookupError)
+    │   ├── Conflict                        conflict           409
+    │   ├── LimitExceeded                   limit_exceeded     413
+    │   └── InvalidRecord                   invalid_record     422  (also a BadRequest)
+    ├── ModelError            [models]      model_error        500  the model failed
+    ├── WeightsError          [models]      weights_error      500  weights missing or unreadable
+    ├── LogGap                [runs]        log_gap            410  replay asked for dropped events
+    └── AppError                            app_error          500  a run ended without its result
+        ├── NoRecord          [calledit]    no_record          500  makecall gave no record
+        ├── NoVerdict         [calledit]    no_verdict         500  verify gave no verdict
+        ├── InvalidStrategy   [strategy]    invalid_strategy   500  the model's strategy JSON
+        └── EmbeddingUnavailable [realestate] embedding_unavailable 503
+
+The gateway, protocol, models, runs and app-agent leaves are converted in their own branches;
+the codes drawn for them here are the intended ones, their modules are the reference.
+CalledIt's ``CallError`` (``apps/calledit/calls.py``) is a BadMessage whose code is chosen per
+refusal (``not_found``, ``run_not_finished``…), as the call lifecycle's error table in
+``docs/calls.md`` lists.
 
 Modules define their leaves next to the code that raises them; this module only holds the root
 and the shared branches.

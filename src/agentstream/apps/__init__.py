@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import importlib
+from typing import ClassVar
 
+from agentstream.errors import BadRequest
 from agentstream.gateway.routes import AgentApp
 
 APPS = ("calledit", "titles", "strategy", "realestate")
 DEFAULT_APP = "calledit"
 
 
-class UnknownApp(LookupError):
+class UnknownApp(BadRequest, LookupError):
     """No shipped app has that name."""
+
+    code: ClassVar[str] = "unknown_app"
+    http_status: ClassVar[int] = 404
 
 
 def load_app(name: str = DEFAULT_APP) -> AgentApp:

@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agentstream import clock
 from agentstream.agents.runner import AgentStream
+from agentstream.errors import AppError
 from agentstream.protocol.events import Event
 
 logger = logging.getLogger(__name__)
@@ -93,10 +94,11 @@ class VerifyCall(BaseModel):
         return value
 
 
-class NoVerdict(RuntimeError):
+class NoVerdict(AppError):
     """The agent stopped without producing a verdict."""
 
-    code = "no_verdict"
+    code: ClassVar[str] = "no_verdict"
+    http_status: ClassVar[int] = 500
 
 
 # --- what code allows ------------------------------------------------------------------------

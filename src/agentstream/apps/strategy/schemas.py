@@ -14,9 +14,11 @@ complete, before the rest of the answer has streamed.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from agentstream.errors import AppError
 
 MAX_MESSAGE_CHARS = 4000
 CONVERSATION_ID = r"^[A-Za-z0-9._:@+=/-]{1,100}$"
@@ -179,8 +181,11 @@ PARTS: dict[str, type[BaseModel]] = {
 }
 
 
-class InvalidStrategy(ValueError):
-    """A backend part or object failed validation; the message names the fields."""
+class InvalidStrategy(AppError, ValueError):
+    """The model's backend part or object failed validation; the message names the fields."""
+
+    code: ClassVar[str] = "invalid_strategy"
+    http_status: ClassVar[int] = 500
 
     def __init__(self, where: str, exc: ValidationError) -> None:
         """Describe ``exc`` for the part ``where``."""
