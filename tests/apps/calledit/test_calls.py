@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,10 +17,11 @@ import pytest
 import websockets
 
 from agentstream.apps import load_app
+from agentstream.apps.calledit.records import calls_of
 from agentstream.gateway.settings import Settings
 from agentstream.stores import open_store
 from tests.conftest import LiveServer, recv_json, recv_run, serve
-from tests.stores.conftest import AWS_ENV, running_moto
+from tests.stores.conftest import AWS_ENV, running_moto, store_url
 
 PROMPT = "The S&P 500 will reach 6000 points by March 2025"
 
@@ -349,3 +352,74 @@ async def test_a_server_without_a_store_says_it_keeps_no_calls() -> None:
             listed = await client.get("/api/calls")
     assert error["code"] == "no_store"
     assert listed.status_code == 404 and listed.json()["code"] == "no_store"
+
+
+# --- My Calls paging on the real cursors ---------------------------------------------------------
+
+PAGED_CALLS = 23
+PAGE = 5
+
+
+async def _seed_calls(url: str, user: str, count: int) -> list[str]:
+    """Save ``count`` calls for ``user`` through the store at ``url``; their ids, oldest first."""
+    record = {
+        "prediction_statement": "It will rain in Paris on 2025-12-31.",
+        "verification_date": "2025-12-31",
+        "verification_method": {"source": ["s"], "criteria": ["c"], "steps": ["t"]},
+    }
+    async with open_store(url) as store:
+        calls = calls_of(store)
+        ids = [(await calls.save_call(user, record, run_id=f"r{i}")).call_id for i in range(count)]
+        await calls.save_call("someone-else", record, run_id="r0")
+    return ids
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def paged_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store URL of each backend, SQLite on a file, DynamoDB on a moto server."""
+    return store_url(request.param, request, tmp_path)
+
+
+async def test_my_calls_pages_through_the_real_cursor_without_gaps_or_repeats(
+    paged_store_url: str,
+) -> None:
+    """GET /api/calls pages 23 calls by 5 on SQLite and DynamoDB: newest first, no gap or repeat."""
+    ids = await _seed_calls(paged_store_url, "paula", PAGED_CALLS)
+    settings = Settings(model="scripted", store=paged_store_url)
+    with serve(load_app("calledit"), settings) as live:
+        async with httpx.AsyncClient(base_url=live.http, timeout=15) as client:
+            seen, pages, cursor = [], 0, None
+            while True:
+                params = {"user": "paula", "limit": str(PAGE)} | (
+                    {"cursor": cursor} if cursor else {}
+                )
+                answer = await client.get("/api/calls", params=params)
+                assert answer.status_code == 200, answer.text
+                body = answer.json()
+                seen += [c["call_id"] for c in body["calls"]]
+                pages += 1
+                cursor = body["next"]
+                if cursor is None:
+                    break
+    assert seen == ids[::-1]  # newest first, every call once, no gap
+    assert pages == -(-PAGED_CALLS // PAGE)  # no empty page after an exact fit
+
+
+async def test_my_calls_refuses_a_garbled_or_foreign_cursor(paged_store_url: str) -> None:
+    """A garbled cursor, or one not made by the store (an offset, a wrong shape), is a clear 422."""
+    await _seed_calls(paged_store_url, "paula", 3)
+    foreign = [
+        "%%%",  # not base64
+        "20",  # the in-memory stand-in's offset
+        base64.urlsafe_b64encode(b'{"page": 2}').decode(),
+        base64.urlsafe_b64encode(b'[5, ""]').decode(),  # right shape, no call id
+        base64.urlsafe_b64encode(b'[-1, "abc"]').decode(),  # before time began
+        base64.urlsafe_b64encode(b'[18446744073709551615, "abc"]').decode(),  # past any stamp
+    ]
+    with serve(load_app("calledit"), Settings(model="scripted", store=paged_store_url)) as live:
+        async with httpx.AsyncClient(base_url=live.http, timeout=15) as client:
+            for cursor in foreign:
+                answer = await client.get("/api/calls", params={"user": "paula", "cursor": cursor})
+                assert answer.status_code == 422, (cursor, answer.text)
+                assert answer.json()["code"] == "invalid_request"
+                assert answer.json()["message"] == "cursor: is malformed", cursor

@@ -9,14 +9,7 @@ import pytest
 
 from agentstream.apps.calledit.records import CallStore, calls_of
 from agentstream.stores import Store, open_store
-from tests.stores import conftest as shared
 from tests.stores.conftest import FakeClock, store_url
-
-# The store tests' fixtures, shared rather than copied (moto server, dummy AWS env, fake clock).
-moto_server = shared.moto_server
-own_moto = shared.own_moto
-aws_env = shared.aws_env
-clock = shared.clock
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])
