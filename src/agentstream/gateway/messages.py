@@ -22,11 +22,9 @@ from pydantic import BaseModel, ValidationError
 
 from agentstream.errors import BadRequest
 from agentstream.gateway.routes import AgentApp, Route
+from agentstream.gateway.settings import MAX_MESSAGE_BYTES
 from agentstream.protocol.codec import DecodeError, loads
 from agentstream.protocol.control import RequestId
-
-# API Gateway refuses WebSocket messages over 128 KB; refusing them here keeps apps portable.
-MAX_MESSAGE_BYTES = 128 * 1024
 
 
 class BadMessage(BadRequest):

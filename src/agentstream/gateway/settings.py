@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from agentstream.gateway.messages import MAX_MESSAGE_BYTES
+# API Gateway refuses WebSocket messages over 128 KB (counted in bytes, a message of exactly
+# this size passes); refusing them here keeps apps portable.
+MAX_MESSAGE_BYTES = 128 * 1024
 
 
 def _env_float(name: str, default: float) -> float:
@@ -20,7 +22,6 @@ class Settings:
     model: str = field(default_factory=lambda: os.environ.get("AGENTSTREAM_MODEL", "local"))
     # A store URL (see agentstream.stores); None: SQLite under the data dir; "none": no store.
     store: str | None = field(default_factory=lambda: os.environ.get("AGENTSTREAM_STORE"))
-    # API Gateway refuses WebSocket messages over 128 KB; refusing them here keeps apps portable.
     max_message_bytes: int = MAX_MESSAGE_BYTES
     # Frames waiting for one slow client; past this it is closed with 1013 (try again later).
     send_queue_frames: int = 4096

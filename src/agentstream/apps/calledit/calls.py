@@ -43,6 +43,7 @@ from agentstream.apps.calledit.verify import (
 )
 from agentstream.gateway.app import BadMessage, validation_message
 from agentstream.gateway.context import RouteContext
+from agentstream.gateway.identity import identify
 from agentstream.protocol.codec import DecodeError, loads
 from agentstream.protocol.events import Event, RunError, RunFinished, RunStarted
 from agentstream.runs.log import LogGap
@@ -398,8 +399,8 @@ async def verify(request: VerifyCall, ctx: RouteContext) -> AsyncIterator[Event]
 
 
 def request_user(request: Request) -> str:
-    """Who is asking over HTTP: ``?user=`` or ``X-User`` until a token says so."""
-    return request.query_params.get("user") or request.headers.get("x-user") or "anonymous"
+    """Who is asking over HTTP (the gateway's one identity rule)."""
+    return identify(request)
 
 
 def _error(exc: CallError) -> JSONResponse:
