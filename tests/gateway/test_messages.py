@@ -209,6 +209,9 @@ def test_one_byte_over_the_limit_is_refused() -> None:
         parse(padded(MAX_MESSAGE_BYTES + 1), APP)
     assert caught.value.code == "message_too_large"
     assert str(MAX_MESSAGE_BYTES + 1) in str(caught.value)
+    with pytest.raises(MessageTooLarge) as tagged:
+        parse(padded(MAX_MESSAGE_BYTES + 1).replace('"pad"', '"requestId":"t","pad"', 1), APP)
+    assert tagged.value.request_id == "t"  # the error still pairs with its message
 
 
 def test_one_byte_under_the_limit_passes() -> None:

@@ -149,7 +149,9 @@ def parse(
     """
     size = len(raw.encode()) if isinstance(raw, str) else len(raw)
     if size > max_bytes:
-        raise MessageTooLarge(f"message too large: {size} bytes (limit {max_bytes})")
+        raise MessageTooLarge(
+            f"message too large: {size} bytes (limit {max_bytes})", request_id=_peek_id(raw)
+        )
     try:
         body = loads(raw)
     except DecodeError as exc:
@@ -162,6 +164,15 @@ def parse(
     except BadMessage as exc:
         exc.request_id = request_id
         raise
+
+
+def _peek_id(raw: str | bytes) -> RequestId:
+    """The ``requestId`` of a message refused before parsing, so its error still pairs."""
+    try:
+        body = loads(raw)
+    except DecodeError:
+        return None
+    return request_id_of(body) if isinstance(body, dict) else None
 
 
 def request_id_of(body: dict[str, Any]) -> RequestId:
