@@ -97,7 +97,7 @@ class RunRecorder:
 
     async def _close(self) -> None:
         try:
-            await self.store.set_run_state(self.run.id, self.run.state.value)
+            await self.store.set_run_state(self.run.id, self.run.state)
         except Exception:
             logger.warning("run=%s | could not record the final state", self.run.id, exc_info=True)
 

@@ -33,13 +33,15 @@ from typing import Any, Final, Literal, Protocol, Self, cast, get_args
 
 import orjson
 
+# One RunState for the whole project: the run's own enum (its values are the stored strings).
+from agentstream.runs.state import RunState as RunState
+
 CallStatus = Literal["pending", "verified_true", "verified_false", "inconclusive"]
 VerdictStatus = Literal["verified_true", "verified_false", "inconclusive"]
-RunState = Literal["running", "finished", "failed", "cancelled"]
 
 CALL_STATUSES: Final = frozenset(get_args(CallStatus))
 VERDICT_STATUSES: Final = frozenset(get_args(VerdictStatus))
-RUN_STATES: Final = frozenset(get_args(RunState))
+RUN_STATES: Final = frozenset(state.value for state in RunState)
 MAX_STATEMENT_CHARS: Final = 2000
 
 # Ids are opaque: printable ASCII without spaces or "#" (a key separator in DynamoDB), so an
@@ -216,7 +218,7 @@ class Store(Protocol):
         run_id: str,
         owner: str,
         app: str,
-        state: RunState = "running",
+        state: RunState = RunState.RUNNING,
         ttl_s: float = 3600,
         meta: Mapping[str, Any] | None = None,
     ) -> RunRow:
