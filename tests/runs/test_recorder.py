@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from agentstream.protocol.events import Event, RunFinished, TextMessageChunk
-from agentstream.runs.recorder import RunRecorder, stored_events
+import pytest
+
+from agentstream.protocol.events import Event, RunError, RunFinished, TextMessageChunk
+from agentstream.runs.recorder import RunRecorder, replay_state, stored_events
 from agentstream.runs.run import Run
 from agentstream.stores import Limits, open_store
 
@@ -51,3 +53,19 @@ async def test_a_run_longer_than_the_store_bound_is_recorded_up_to_it(tmp_path: 
     assert [e.seq for e in events] == list(range(1, 11))
     assert run.state.value == "finished" and run.last_seq == 32
     assert row is not None and row.state == "finished"
+
+
+@pytest.mark.parametrize(
+    ("recorded", "events", "answer"),
+    [
+        ("finished", [TextMessageChunk(delta="a"), RunFinished()], "finished"),
+        ("cancelled", [RunError(message="x", code="cancelled")], "cancelled"),
+        ("finished", [TextMessageChunk(delta="a")], "expired"),  # the log stops before the end
+        ("finished", [], "finished"),  # the client already saw everything
+        ("running", [TextMessageChunk(delta="a")], "expired"),  # cut off by a restart
+        ("running", [], "expired"),
+    ],
+)
+def test_replay_state_from_the_store(recorded: str, events: list[Event], answer: str) -> None:
+    """Resume from the store answers the recorded end only when the whole tail is kept."""
+    assert replay_state(recorded, events) == answer

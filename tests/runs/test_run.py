@@ -1,4 +1,5 @@
-"""Runs: gap-free seq, exactly-once replay on subscribe, cancel and failure as terminal events."""
+"""The run driver: gap-free seq, exactly-once replay on subscribe, cancel and failure as terminal
+events. No test here depends on how long a sleep lasts: producers wait on gates the test opens."""
 
 from __future__ import annotations
 
@@ -13,21 +14,24 @@ from agentstream.runs.run import Run, RunState
 
 
 class Sink:
-    def __init__(self) -> None:
+    def __init__(self, wake_at: int = 0) -> None:
         self.events: list[Event] = []
+        self.wake_at = wake_at
+        self.reached = asyncio.Event()
 
     def deliver(self, event: Event) -> None:
         self.events.append(event)
+        if event.seq >= self.wake_at:
+            self.reached.set()
 
     @property
     def seqs(self) -> list[int]:
         return [e.seq for e in self.events]
 
 
-def words(n: int, pause: float = 0.0) -> object:
+def words(n: int) -> object:
     async def produce(run: Run) -> AsyncIterator[Event]:
         for i in range(n):
-            await asyncio.sleep(pause)
             yield TextMessageChunk(delta=f"w{i} ")
         yield RunFinished(result={"n": n})
 
@@ -47,14 +51,26 @@ async def test_seq_is_gap_free_and_starts_at_one() -> None:
 
 async def test_late_subscriber_gets_each_event_exactly_once() -> None:
     """Subscribing mid-run after seq k replays k+1.. then continues live, no gap, no duplicate."""
-    run, late = Run(owner="u"), Sink()
-    run.start(words(50, pause=0.001))  # type: ignore[arg-type]
-    await asyncio.sleep(0.02)
-    seen = run.last_seq
-    run.subscribe(late, after_seq=3)
+    gate = asyncio.Event()
+
+    async def paused(run: Run) -> AsyncIterator[Event]:
+        for i in range(10):
+            yield TextMessageChunk(delta=f"w{i} ")
+        await gate.wait()  # the run is mid-stream here, for as long as the test needs
+        for i in range(10, 20):
+            yield TextMessageChunk(delta=f"w{i} ")
+        yield RunFinished(result=None)
+
+    run, early, late = Run(owner="u"), Sink(wake_at=11), Sink()
+    run.subscribe(early)
+    run.start(paused)
+    await early.reached.wait()
+    assert run.last_seq == 11 and not run.finished
+    assert run.subscribe(late, after_seq=3) == 8  # 4..11 replayed
+    gate.set()
     await run.wait()
-    assert seen > 3
-    assert late.seqs == list(range(4, run.last_seq + 1))
+    assert late.seqs == list(range(4, 23))
+    assert early.seqs == list(range(1, 23))
 
 
 async def test_producer_exception_becomes_run_error() -> None:
@@ -81,12 +97,12 @@ async def test_cancel_ends_with_cancelled_error_even_if_producer_ignores_it() ->
         await asyncio.sleep(3600)
         yield TextMessageChunk(delta="never")
 
-    run, sink = Run(owner="u"), Sink()
+    run, sink = Run(owner="u"), Sink(wake_at=2)
     run.subscribe(sink)
     run.start(stubborn)
-    await asyncio.sleep(0.01)
-    assert run.cancel(grace=0.05)
-    await asyncio.wait_for(run.wait(), 2)
+    await sink.reached.wait()  # the producer is now asleep for an hour
+    assert run.cancel(grace=0)
+    await asyncio.wait_for(run.wait(), 30)
     assert isinstance(sink.events[-1], RunError) and sink.events[-1].code == "cancelled"
     assert run.state is RunState.CANCELLED
     assert not run.cancel()
@@ -108,3 +124,38 @@ def test_replay_from_a_dropped_seq_reports_a_gap() -> None:
     assert [e.seq for e in run.log.after(3)] == [4, 5, 6]
     with pytest.raises(LogGap):
         run.log.after(1)
+
+
+async def test_a_producer_that_checks_the_signal_ends_cancelled_without_force() -> None:
+    """A cooperative producer sees cancel_signal and the run ends 'cancelled' with its reason."""
+    gate = asyncio.Event()
+
+    async def polite(run: Run) -> AsyncIterator[Event]:
+        yield TextMessageChunk(delta="a")
+        await gate.wait()
+        if not run.cancel_signal.is_set():
+            yield TextMessageChunk(delta="never")
+
+    run, sink = Run(owner="u"), Sink(wake_at=2)
+    run.subscribe(sink)
+    run.start(polite)
+    await sink.reached.wait()
+    assert run.cancel("stop please", grace=3600)
+    gate.set()
+    await run.wait()
+    last = sink.events[-1]
+    assert isinstance(last, RunError) and (last.code, last.message) == ("cancelled", "stop please")
+    assert [e.type for e in sink.events].count("TEXT_MESSAGE_CHUNK") == 1
+
+
+async def test_a_producer_that_ends_without_a_terminal_event_finishes_the_run() -> None:
+    """A producer that just stops gets RUN_FINISHED with no result."""
+
+    async def quiet(run: Run) -> AsyncIterator[Event]:
+        yield TextMessageChunk(delta="a")
+
+    run, sink = Run(owner="u"), Sink()
+    run.subscribe(sink)
+    run.start(quiet)
+    await run.wait()
+    assert isinstance(sink.events[-1], RunFinished) and run.state is RunState.FINISHED

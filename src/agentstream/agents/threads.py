@@ -1,6 +1,6 @@
 """Where chat apps keep conversations: the gateway's store, one thread per user and chat.
 
-The gateway opens the store and puts it in ``ctx.services["store"]``. When it has none (a
+The gateway opens the store and puts it in ``ctx.services.store``. When it has none (a
 server started with ``--store none``, or a handler called outside a gateway), :func:`app_store`
 opens a throwaway in-memory SQLite store once per gateway, so the app still works; nothing then
 outlives the process.
@@ -13,11 +13,9 @@ import hashlib
 import logging
 from typing import Any
 
-from agentstream.gateway.context import RouteContext
+from agentstream.gateway.context import ReplyContext
 
 logger = logging.getLogger(__name__)
-
-_OPENING = "_store_opening"
 
 
 async def _open_in_memory() -> Any:
@@ -29,18 +27,15 @@ async def _open_in_memory() -> Any:
     return store
 
 
-async def app_store(ctx: RouteContext) -> Any:
+async def app_store(ctx: ReplyContext) -> Any:
     """The gateway's store, or an in-memory one when the gateway has none."""
-    services = ctx.services if ctx.services is not None else {}
-    store = services.get("store")
-    if store is not None:
-        return store
-    opening = services.get(_OPENING)
-    if opening is None:
-        opening = asyncio.ensure_future(_open_in_memory())
-        services[_OPENING] = opening
-    # Kept under its own key: the gateway records runs in ``services["store"]`` when set.
-    return await asyncio.shield(opening)
+    services = ctx.services
+    if services.store is not None:
+        return services.store
+    if services.fallback_store is None:
+        services.fallback_store = asyncio.ensure_future(_open_in_memory())
+    # Kept apart from ``store``: the gateway records runs in ``services.store`` when set.
+    return await asyncio.shield(services.fallback_store)
 
 
 def thread_id(app: str, user: str, key: str) -> str:

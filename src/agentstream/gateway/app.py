@@ -1,7 +1,9 @@
-"""The ASGI app: the ``/ws`` WebSocket API with API Gateway semantics, pages and health.
+"""The ASGI app: the ``/ws`` WebSocket API with API Gateway semantics, HTTP doors, pages, health.
 
-Each message is routed by its ``action``. A message that is not JSON, has no known action or fails
-validation gets an error frame naming the problem, and the socket stays usable.
+Each WebSocket message is parsed (:mod:`~agentstream.gateway.messages`) and acted on by the
+:class:`~agentstream.gateway.dispatch.Dispatcher`, as every HTTP door does. A message that is not
+JSON, has no known action or fails validation gets an error frame naming the problem (with the
+message's ``requestId``), and the socket stays usable.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
@@ -21,53 +22,45 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
-from agentstream.gateway import sse
+from agentstream.errors import AgentstreamError
+from agentstream.gateway import http
 from agentstream.gateway.connections import Connection
-from agentstream.gateway.context import RouteContext
+from agentstream.gateway.context import ReplyContext, Services
+from agentstream.gateway.dispatch import Dispatcher
+from agentstream.gateway.identity import identify
+from agentstream.gateway.messages import BadMessage, parse, validation_message
 from agentstream.gateway.routes import AgentApp
-from agentstream.gateway.routes import Route as AppRoute
 from agentstream.gateway.settings import Settings
-from agentstream.protocol.codec import DecodeError, loads
 from agentstream.protocol.dialects import UnknownDialect, get_dialect
-from agentstream.protocol.events import is_terminal
-from agentstream.runs.log import LogGap
-from agentstream.runs.recorder import RunRecorder, stored_events
 from agentstream.runs.registry import RunRegistry
-from agentstream.runs.run import Run
 
 logger = logging.getLogger(__name__)
 
 WEB_STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
-
-class BadMessage(ValueError):
-    """A client message the gateway cannot act on; ``code`` goes in the error frame."""
-
-    def __init__(self, message: str, code: str = "bad_request") -> None:
-        """Say what is wrong."""
-        super().__init__(message)
-        self.code = code
-
-
-def validation_message(exc: ValidationError) -> str:
-    """One line naming each field that failed and why."""
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "message"
-        parts.append(f"{where}: {err['msg']}")
-    return "invalid request: " + "; ".join(parts)
+# Kept importable from here for apps written against the old layout.
+__all__ = ["BadMessage", "Gateway", "create_app", "validation_message"]
 
 
 class Gateway:
-    """Holds the app, its settings, the live runs and connections."""
+    """The WebSocket transport around a dispatcher; holds the open connections."""
 
     def __init__(self, app: AgentApp, settings: Settings) -> None:
         """Serve ``app`` with ``settings``."""
+        self.dispatcher = Dispatcher(app, settings)
         self.app = app
         self.settings = settings
-        self.runs = RunRegistry(detach_grace=settings.detach_grace_s)
         self.connections: dict[str, Connection] = {}
-        self.services: dict[str, Any] = {"gateway": self}
+
+    @property
+    def runs(self) -> RunRegistry:
+        """The runs this process holds."""
+        return self.dispatcher.runs
+
+    @property
+    def services(self) -> Services:
+        """What handlers share (the store, the runs, outside tools)."""
+        return self.dispatcher.services
 
     # -- WebSocket ------------------------------------------------------------------------------
 
@@ -82,18 +75,17 @@ class Gateway:
             return
         subprotocol = dialect.name if dialect.name in _offered(ws) else None
         await ws.accept(subprotocol=subprotocol)
-        user = ws.query_params.get("user") or "anonymous"
         conn = Connection(
             ws,
-            user=user,
+            user=identify(ws),
             dialect=dialect,
             queue_size=self.settings.send_queue_frames,
             coalesce_s=_coalesce(ws, self.settings.coalesce_s),
         )
         conn.start()
         self.connections[conn.id] = conn
-        ctx = self._context(conn)
-        logger.info("conn=%s user=%s dialect=%s | connected", conn.id, user, dialect.name)
+        ctx = self.dispatcher.reply_context(conn.user, conn.id)
+        logger.info("conn=%s user=%s dialect=%s | connected", conn.id, conn.user, dialect.name)
         await self._record_connection(conn, dialect.name)
         try:
             for hook in self.app.on_connect:
@@ -103,7 +95,7 @@ class Gateway:
             await self._disconnect(conn, ctx)
 
     async def _record_connection(self, conn: Connection, dialect: str) -> None:
-        store = self.services.get("store")
+        store = self.services.store
         if store is None:
             return
         try:
@@ -134,17 +126,25 @@ class Gateway:
             raw = message.get("text")
             if raw is None:
                 raw = message.get("bytes") or b""
-            try:
-                await self.handle(conn, raw)
-            except BadMessage as exc:
-                conn.error(str(exc), exc.code, **_request_id(raw))
-            except Exception as exc:  # a handler bug must not take the socket down with it
-                logger.exception("conn=%s | handler failed", conn.id)
-                conn.error(
-                    f"internal error: {type(exc).__name__}", "internal_error", **_request_id(raw)
-                )
+            await self.handle(conn, raw)
 
-    async def _disconnect(self, conn: Connection, ctx: RouteContext) -> None:
+    async def handle(self, conn: Connection, raw: str | bytes) -> None:
+        """Parse and act on one client message; answer its errors on the socket."""
+        try:
+            command = parse(raw, self.app, max_bytes=self.settings.max_message_bytes)
+        except BadMessage as exc:
+            conn.error(str(exc), exc.code, exc.request_id)
+            return
+        try:
+            await self.dispatcher.dispatch(command, conn)
+        except AgentstreamError as exc:
+            conn.error(str(exc), exc.code, command.request_id)
+        except Exception as exc:  # a handler bug must not take the socket down with it
+            logger.exception("conn=%s | handler failed", conn.id)
+            message = f"internal error: {type(exc).__name__}"
+            conn.error(message, "internal_error", command.request_id)
+
+    async def _disconnect(self, conn: Connection, ctx: ReplyContext) -> None:
         self.connections.pop(conn.id, None)
         for run_id in conn.runs:
             run = self.runs.get(run_id, conn.user)
@@ -156,7 +156,7 @@ class Gateway:
                 await hook(ctx)
             except Exception:
                 logger.exception("conn=%s | $disconnect hook failed", conn.id)
-        store = self.services.get("store")
+        store = self.services.store
         if store is not None:
             try:
                 await store.delete_connection(conn.id)
@@ -167,224 +167,13 @@ class Gateway:
         await conn.stop()
         logger.info("conn=%s | disconnected", conn.id)
 
-    # -- messages -------------------------------------------------------------------------------
-
-    async def handle(self, conn: Connection, raw: str | bytes) -> None:
-        """Route one client message."""
-        size = len(raw.encode() if isinstance(raw, str) else raw)
-        if size > self.settings.max_message_bytes:
-            raise BadMessage(
-                f"message too large: {size} bytes (limit {self.settings.max_message_bytes})",
-                "message_too_large",
-            )
-        try:
-            body = loads(raw)
-        except DecodeError as exc:
-            raise BadMessage(str(exc), "invalid_json") from None
-        if not isinstance(body, dict):
-            raise BadMessage("a message must be a JSON object with an 'action' field")
-        action = body.get("action")
-        if action == "cancel":
-            self._cancel(conn, body)
-        elif action == "resume":
-            await self._resume(conn, body)
-        elif action == "ping":
-            conn.send({"type": "pong", "requestId": body.get("requestId")})
-        else:
-            await self._route(conn, action, body)
-
-    def _selected(self, action: object) -> AppRoute:
-        route = self.app.select(action)
-        if route is None:
-            known = ", ".join(self.app.actions)
-            if action is None:
-                raise BadMessage(f"missing 'action' (one of: {known})", "unknown_action")
-            raise BadMessage(f"unknown action {action!r} (one of: {known})", "unknown_action")
-        return route
-
-    async def _route(self, conn: Connection, action: object, body: dict[str, Any]) -> None:
-        route = self._selected(action)
-        fields = {k: v for k, v in body.items() if k not in ("action", "requestId")}
-        try:
-            request = route.request.model_validate(fields)
-        except ValidationError as exc:
-            raise BadMessage(validation_message(exc), "invalid_request") from None
-        request_id = body.get("requestId")
-        ctx = self._context(conn)
-        ctx.action = action if isinstance(action, str) else None
-        if not route.streams:
-            reply = await route.handler(request, ctx)  # type: ignore[misc]
-            conn.send({"type": f"{route.action}_result", "requestId": request_id, **(reply or {})})
-            return
-        self.start_run(conn, route, request, ctx, request_id)
-
-    def start_run(
-        self,
-        conn: Connection,
-        route: AppRoute,
-        request: Any,
-        ctx: RouteContext,
-        request_id: object = None,
-    ) -> Run:
-        """Start a run for ``request`` and stream it to ``conn``."""
-        run = self.launch(route, request, ctx, subscriber=conn, request_id=request_id)
-        conn.runs.add(run.id)
-        logger.info("conn=%s run=%s action=%s | run started", conn.id, run.id, route.action)
-        return run
-
-    def launch(
-        self,
-        route: AppRoute,
-        request: Any,
-        ctx: RouteContext,
-        *,
-        subscriber: Any = None,
-        request_id: object = None,
-    ) -> Run:
-        """Create, register, record and start a run of ``route`` for ``ctx.user``."""
-        run = Run(owner=ctx.user, app=self.app.name, log_capacity=self.settings.log_capacity)
-        ctx.run = run
-        self.runs.add(run)
-        if subscriber is not None:
-            run.subscribe(subscriber)
-        store = self.services.get("store")
-        if store is not None:
-            RunRecorder(store, run, ttl_s=self.settings.run_ttl_s).start()
-        started_with = {
-            "action": route.action,
-            "requestId": request_id,
-            **request.model_dump(mode="json"),
-        }
-        run.start(
-            lambda _run: route.handler(request, ctx),  # type: ignore[arg-type,return-value]
-            input=started_with,
-        )
-        return run
-
-    def _run_for(self, conn: Connection, body: dict[str, Any]) -> tuple[str, Run | None]:
-        run_id = body.get("runId")
-        if not isinstance(run_id, str) or not run_id:
-            raise BadMessage(f"{body.get('action')}: 'runId' must be a non-empty string")
-        return run_id, self.runs.get(run_id, conn.user)
-
-    def _cancel(self, conn: Connection, body: dict[str, Any]) -> None:
-        run_id, run = self._run_for(conn, body)
-        if run is None:
-            conn.send(
-                {"type": "cancel", "runId": run_id, "state": "unknown", "message": "no such run"}
-            )
-            return
-        accepted = run.cancel()
-        conn.send(
-            {
-                "type": "cancel",
-                "runId": run_id,
-                "state": "cancelling" if accepted else run.state.value,
-                "message": "cancelling" if accepted else f"run already {run.state.value}",
-            }
-        )
-
-    async def _resume(self, conn: Connection, body: dict[str, Any]) -> None:
-        run_id, run = self._run_for(conn, body)
-        last_seq = body.get("lastSeq", 0)
-        if not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0:
-            raise BadMessage("resume: 'lastSeq' must be a non-negative integer")
-        if run is None:
-            await self._resume_from_store(conn, run_id, last_seq)
-            return
-        state = run.state.value
-        # Send the answer first; subscribe() then replays and attaches in one synchronous step.
-        conn.send({"type": "resume", "runId": run_id, "state": state, "lastSeq": last_seq})
-        try:
-            run.subscribe(conn, after_seq=last_seq)
-        except LogGap as exc:
-            conn.send({"type": "resume", "runId": run_id, "state": "expired", "message": str(exc)})
-            return
-        conn.runs.add(run.id)
-        self.runs.attached(run)
-
-    async def _resume_from_store(self, conn: Connection, run_id: str, last_seq: int) -> None:
-        """Replay a run this process no longer holds (finished long ago, or before a restart)."""
-        store = self.services.get("store")
-        row = await store.get_run(run_id) if store is not None else None
-        if row is None or row.owner != conn.user:
-            conn.send({"type": "resume", "runId": run_id, "state": "unknown", "lastSeq": last_seq})
-            return
-        events = await stored_events(store, run_id, last_seq)
-        # A run recorded as running that no process holds was cut off by a restart; one whose
-        # recorded log stops before its end (longer than the store keeps) cannot be replayed whole.
-        complete = (
-            bool(events) and is_terminal(events[-1]) or (not events and row.state != "running")
-        )
-        state = row.state if complete and row.state != "running" else "expired"
-        conn.send({"type": "resume", "runId": run_id, "state": state, "lastSeq": last_seq})
-        for event in events:
-            conn.deliver(event)
-
-    def _context(self, conn: Connection) -> RouteContext:
-        return RouteContext(
-            connection_id=conn.id, user=conn.user, settings=self.settings, services=self.services
-        )
-
-    # -- HTTP -----------------------------------------------------------------------------------
+    # -- pages ----------------------------------------------------------------------------------
 
     async def index(self, request: Request) -> Response:
         """The app's page."""
         if self.app.static_dir is not None and (self.app.static_dir / "index.html").is_file():
             return FileResponse(self.app.static_dir / "index.html")
         return PlainTextResponse(f"{self.app.name}: WebSocket API at /ws\n")
-
-    async def invoke(self, request: Request) -> Response:
-        """Plain HTTP for callers that cannot stream: run an action and answer its last frame.
-
-        The body is the same JSON a WebSocket client would send; ``?user=`` and ``?dialect=``
-        work as on ``/ws``. The answer is the run's terminal frame in that dialect (HTTP 200 when
-        it finished, 422 for a bad request, 500 when the run failed).
-        """
-        user = request.query_params.get("user") or request.headers.get("x-user") or "anonymous"
-        try:
-            dialect = get_dialect(request.query_params.get("dialect") or self.app.dialect)
-        except UnknownDialect as exc:
-            return JSONResponse({"type": "error", "message": str(exc), "code": "bad_request"}, 400)
-        collector = _Collector(dialect)
-        try:
-            body = loads(await request.body())
-            if not isinstance(body, dict):
-                raise BadMessage("a message must be a JSON object with an 'action' field")
-            route = self._selected(body.get("action"))
-            fields = {k: v for k, v in body.items() if k not in ("action", "requestId")}
-            payload = route.request.model_validate(fields)
-        except DecodeError as exc:
-            return JSONResponse(dialect.render_error(str(exc), "invalid_json"), 400)
-        except BadMessage as exc:
-            return JSONResponse(dialect.render_error(str(exc), exc.code), 400)
-        except ValidationError as exc:
-            return JSONResponse(
-                dialect.render_error(validation_message(exc), "invalid_request"), 422
-            )
-        ctx = RouteContext(
-            connection_id="http",
-            user=user,
-            settings=self.settings,
-            services=self.services,
-            action=body.get("action"),
-        )
-        if not route.streams:
-            try:
-                reply = await route.handler(payload, ctx)  # type: ignore[misc]
-            except BadMessage as exc:
-                status = int(getattr(exc, "http_status", 400))
-                return JSONResponse(dialect.render_error(str(exc), exc.code), status)
-            is_error = isinstance(reply, dict) and reply.get("type") == "error"
-            return JSONResponse(reply or {}, 400 if is_error else 200)
-        run = self.launch(route, payload, ctx, subscriber=collector)
-        try:
-            await run.wait()
-        except BaseException:
-            run.cancel("the HTTP caller went away")
-            raise
-        status = 200 if run.state.value == "finished" else 500
-        return JSONResponse(collector.last, status)
 
     async def healthz(self, request: Request) -> Response:
         """Liveness and a few gauges."""
@@ -397,28 +186,6 @@ class Gateway:
                 "activeRuns": len(self.runs.active()),
             }
         )
-
-
-class _Collector:
-    """Keeps the last frame of a run rendered in a dialect (for plain HTTP callers)."""
-
-    def __init__(self, dialect: Any) -> None:
-        self.dialect = dialect
-        self.last: dict[str, Any] = {}
-
-    def deliver(self, event: Any) -> None:
-        self.last = self.dialect.render(event)
-
-
-def _request_id(raw: str | bytes) -> dict[str, Any]:
-    """``{"requestId": …}`` from a client message, when it has one, for its error frame."""
-    try:
-        body = loads(raw)
-    except DecodeError:
-        return {}
-    if isinstance(body, dict) and isinstance(body.get("requestId"), str | int):
-        return {"requestId": body["requestId"]}
-    return {}
 
 
 def _coalesce(ws: WebSocket, default: float) -> float:
@@ -447,7 +214,7 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
 
             store = open_store(gateway.settings.store)
             await store.open()
-            gateway.services["store"] = store
+            gateway.services.store = store
         try:
             yield
         finally:
@@ -458,9 +225,9 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
     routes: list[Any] = [
         Route("/", gateway.index),
         Route("/healthz", gateway.healthz),
-        Route("/api/invoke", gateway.invoke, methods=["POST"]),
-        Route("/api/runs", sse.start_run, methods=["POST"]),
-        Route("/api/runs/{run_id}/events", sse.run_events),
+        Route("/api/invoke", http.invoke, methods=["POST"]),
+        Route("/api/runs", http.start_run, methods=["POST"]),
+        Route("/api/runs/{run_id}/events", http.run_events),
         *(WebSocketRoute(path, gateway.websocket) for path in app.ws_paths),
         *app.http_routes,
     ]
@@ -470,4 +237,5 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
         routes.append(Mount("/app", StaticFiles(directory=app.static_dir), name="app"))
     asgi = Starlette(routes=routes, lifespan=lifespan)
     asgi.state.gateway = gateway
+    asgi.state.dispatcher = gateway.dispatcher
     return asgi

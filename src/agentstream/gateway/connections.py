@@ -1,10 +1,9 @@
-"""A client's WebSocket as the gateway sees it: id, user, dialect and a bounded outbox.
+"""A client's WebSocket as the gateway sees it: id, user, dialect, and the task that writes.
 
-Runs deliver events synchronously; the connection keeps them in an outbox that a writer task
-renders and sends. Don't await the socket in ``deliver``: one slow tab must not stall the model or
-the other clients. Text deltas waiting in the outbox merge (coalescing): always within the
-configured window, and whenever a client falls behind, so a slow reader gets fewer, larger frames.
-A client whose outbox still fills up is closed with 1013 ("try again later").
+Runs deliver events synchronously into the connection's :class:`~agentstream.gateway.outbox.Outbox`
+(where merging and overflow rules live); a writer task renders and sends them. Don't await the
+socket in ``deliver``: one slow tab must not stall the model or the other clients. A client whose
+outbox fills up is closed with 1013 ("try again later").
 """
 
 from __future__ import annotations
@@ -14,15 +13,13 @@ import base64
 import contextlib
 import logging
 import os
-from collections import deque
-from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from agentstream.protocol.codec import dumps
+from agentstream.gateway.outbox import Outbox
+from agentstream.protocol.control import Control, ErrorAnswer, RequestId
 from agentstream.protocol.dialects import Dialect
-from agentstream.protocol.events import Event, TextMessageChunk
-from agentstream.runs.coalesce import merge
+from agentstream.protocol.events import Event
 
 logger = logging.getLogger(__name__)
 
@@ -48,19 +45,15 @@ class Connection:
     ) -> None:
         """Wrap an accepted socket; ``coalesce_s`` is the text-merging window (0: none)."""
         self.id = new_connection_id()
+        self.connection_id = self.id
         self.websocket = websocket
         self.user = user
         self.dialect = dialect
         self.runs: set[str] = set()
         self.coalesce_s = coalesce_s
         self.frames_sent = 0
-        self._outbox: deque[Event | str] = deque()
-        self._limit = queue_size
-        # Past this backlog, text merges even with no window: the client is falling behind.
-        # (Half the limit, so the burst of a replay alone does not count as falling behind.)
-        self._behind = max(8, queue_size // 2)
+        self.outbox = Outbox(dialect, limit=queue_size, coalesce=coalesce_s > 0)
         self._wake = asyncio.Event()
-        self._urgent = False
         self._close: tuple[int, str] | None = None
         self._writer: asyncio.Task[None] | None = None
         self.closed = False
@@ -73,32 +66,24 @@ class Connection:
 
     def deliver(self, event: Event) -> None:
         """Queue one run event."""
-        if self.closed:
-            return
-        if self._outbox and (self.coalesce_s > 0 or len(self._outbox) >= self._behind):
-            merged = merge(self._outbox[-1], event)
-            if merged is not None:
-                self._outbox[-1] = merged
-                return
-        self._push(event, urgent=not isinstance(event, TextMessageChunk))
-
-    def send(self, frame: dict[str, Any]) -> None:
-        """Queue a control frame (an answer that belongs to no run's sequence)."""
         if not self.closed:
-            self._push(dumps(frame), urgent=True)
+            self._queued(self.outbox.add_event(event))
 
-    def error(self, message: str, code: str, **extra: Any) -> None:
-        """Queue an error frame in this connection's dialect."""
-        self.send(self.dialect.render_error(message, code, **extra))
+    def answer(self, control: Control) -> None:
+        """Queue a control answer (one that belongs to no run's sequence)."""
+        if not self.closed:
+            self._queued(self.outbox.add_control(control))
 
-    def _push(self, item: Event | str, *, urgent: bool) -> None:
-        if len(self._outbox) >= self._limit:
-            logger.warning("conn=%s | outbox full (%d); closing slow client", self.id, self._limit)
-            self._outbox.clear()
+    def error(self, message: str, code: str, request_id: RequestId = None) -> None:
+        """Queue an error answer in this connection's dialect."""
+        self.answer(ErrorAnswer(message=message, code=code, request_id=request_id))
+
+    def _queued(self, accepted: bool) -> None:
+        if not accepted:
+            limit = self.outbox.limit
+            logger.warning("conn=%s | outbox full (%d); closing slow client", self.id, limit)
             self.close(CLOSE_TRY_AGAIN, "client too slow: send queue full")
             return
-        self._outbox.append(item)
-        self._urgent = self._urgent or urgent
         self._wake.set()
 
     def close(self, code: int = 1000, reason: str = "") -> None:
@@ -107,7 +92,7 @@ class Connection:
             return
         self.closed = True
         self._close = (code, reason)
-        self._urgent = True
+        self.outbox.urgent = True
         self._wake.set()
 
     # -- writing -------------------------------------------------------------------------------
@@ -116,14 +101,14 @@ class Connection:
         try:
             while True:
                 await self._wake.wait()
-                if self.coalesce_s > 0 and not self._urgent:
+                if self.coalesce_s > 0 and not self.outbox.urgent:
                     # Let more text arrive and merge; any other event ends the wait at once.
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._until_urgent(), self.coalesce_s)
                 self._wake.clear()
-                self._urgent = False
+                self.outbox.urgent = False
                 await self._drain()
-                if self._close is not None and not self._outbox:
+                if self._close is not None and not len(self.outbox):
                     await self.websocket.close(code=self._close[0], reason=self._close[1])
                     return
         except (WebSocketDisconnect, RuntimeError, OSError) as exc:
@@ -131,14 +116,12 @@ class Connection:
             self.closed = True
 
     async def _until_urgent(self) -> None:
-        while not self._urgent:
+        while not self.outbox.urgent:
             self._wake.clear()
             await self._wake.wait()
 
     async def _drain(self) -> None:
-        while self._outbox:
-            item = self._outbox.popleft()
-            text = item if isinstance(item, str) else dumps(self.dialect.render(item))
+        while (text := self.outbox.take()) is not None:
             await self.websocket.send_text(text)
             self.frames_sent += 1
 
@@ -153,7 +136,7 @@ class Connection:
     @property
     def backlog(self) -> int:
         """Frames waiting to be sent."""
-        return len(self._outbox)
+        return len(self.outbox)
 
     @property
     def is_open(self) -> bool:

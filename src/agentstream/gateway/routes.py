@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     from agentstream.gateway.context import RouteContext
 
 RunHandler: TypeAlias = Callable[[Any, "RouteContext"], AsyncIterator[Event]]
-ReplyHandler: TypeAlias = Callable[[Any, "RouteContext"], Awaitable[dict[str, Any] | None]]
-ConnectHook: TypeAlias = Callable[["RouteContext"], Awaitable[None]]
+# Reply routes and connect hooks are given a ReplyContext (no run). Typed Any so handlers that
+# still annotate ``ctx: RouteContext`` type-check; new code should annotate ``ReplyContext``.
+ReplyHandler: TypeAlias = Callable[[Any, Any], Awaitable[dict[str, Any] | None]]
+ConnectHook: TypeAlias = Callable[[Any], Awaitable[None]]
 
 DEFAULT_ROUTE = "$default"
 BUILTIN_ACTIONS = frozenset({"cancel", "resume", "ping"})

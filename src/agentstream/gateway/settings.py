@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+# API Gateway refuses WebSocket messages over 128 KB (counted in bytes, a message of exactly
+# this size passes); refusing them here keeps apps portable.
+MAX_MESSAGE_BYTES = 128 * 1024
+
 
 def _env_float(name: str, default: float) -> float:
     value = os.environ.get(name)
@@ -18,8 +22,7 @@ class Settings:
     model: str = field(default_factory=lambda: os.environ.get("AGENTSTREAM_MODEL", "local"))
     # A store URL (see agentstream.stores); None: SQLite under the data dir; "none": no store.
     store: str | None = field(default_factory=lambda: os.environ.get("AGENTSTREAM_STORE"))
-    # API Gateway refuses WebSocket messages over 128 KB; refusing them here keeps apps portable.
-    max_message_bytes: int = 128 * 1024
+    max_message_bytes: int = MAX_MESSAGE_BYTES
     # Frames waiting for one slow client; past this it is closed with 1013 (try again later).
     send_queue_frames: int = 4096
     detach_grace_s: float = field(

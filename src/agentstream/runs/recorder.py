@@ -16,6 +16,7 @@ from typing import Any
 from agentstream.protocol.codec import decode, encode
 from agentstream.protocol.events import Event, is_terminal
 from agentstream.runs.run import Run
+from agentstream.runs.state import RunState
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class RunRecorder:
 
     async def _close(self) -> None:
         try:
-            await self.store.set_run_state(self.run.id, self.run.state.value)
+            await self.store.set_run_state(self.run.id, self.run.state)
         except Exception:
             logger.warning("run=%s | could not record the final state", self.run.id, exc_info=True)
 
@@ -104,6 +105,20 @@ class RunRecorder:
         """Wait until everything is written (tests and shutdown)."""
         if self._task is not None:
             await self._task
+
+
+def replay_state(recorded: str, events: list[Event]) -> str:
+    """What ``resume`` answers for a run replayed from the store.
+
+    A run recorded as running that no process holds was cut off by a restart; one whose recorded
+    log stops before its end (longer than the store keeps) cannot be replayed whole. Both answer
+    ``expired``; a run whose whole tail is kept answers its recorded end state.
+    """
+    if recorded == RunState.RUNNING:
+        return "expired"
+    if events:
+        return recorded if is_terminal(events[-1]) else "expired"
+    return recorded
 
 
 async def stored_events(store: Any, run_id: str, after_seq: int = 0) -> list[Event]:

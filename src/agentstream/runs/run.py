@@ -1,64 +1,32 @@
-"""One request's stream: its seq counter, replay log, subscribers, cancel signal and state.
+"""The asyncio driver around a :class:`~agentstream.runs.core.RunCore`.
 
-A :class:`Run` is driven by a producer (an async iterator of unstamped events) in its own task.
-``publish`` stamps each event and hands it to every subscriber synchronously, without awaiting, so
-a slow connection can never stall the model: connections buffer and apply backpressure themselves.
-Because ``subscribe`` replays the log and attaches in one synchronous step, a subscriber sees every
-event exactly once, whatever the timing of a resume.
+A :class:`Run` feeds its core from a producer (an async iterator of unstamped events) in its own
+task, turns the producer's failure or a cancel into the terminal event, stops a producer that
+ignores a cancel after a grace period, and lets callers ``await run.wait()``. Every rule about
+seq, replay, subscribers and state lives in the core; this module only owns the task and timers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
-import threading
 import time
-import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import Protocol, cast
+from typing import cast
 
-from agentstream.protocol.events import (
-    Event,
-    RunError,
-    RunFinished,
-    RunStarted,
-    is_terminal,
-    stamp,
-)
-from agentstream.runs.log import RunLog
+from agentstream.errors import AgentstreamError
+from agentstream.protocol.events import Event, RunError, RunFinished, RunStarted
+from agentstream.runs.core import RunCore, Subscriber, new_run_id
+from agentstream.runs.state import CANCELLED_CODE, RunState
 
 logger = logging.getLogger(__name__)
-
-
-class RunState(enum.StrEnum):
-    """Where a run is in its life."""
-
-    RUNNING = "running"
-    FINISHED = "finished"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-class Subscriber(Protocol):
-    """Something that receives a run's events (a connection, an SSE stream, a test)."""
-
-    def deliver(self, event: Event) -> None:
-        """Take one event; must not block."""
-        ...
-
 
 Producer = Callable[["Run"], AsyncIterator[Event]]
 
 
-def new_run_id() -> str:
-    """A fresh, unguessable run id."""
-    return "run_" + uuid.uuid4().hex
-
-
-class Run:
-    """The state of one streaming request."""
+class Run(RunCore):
+    """A run driven by an asyncio task."""
 
     def __init__(
         self,
@@ -69,85 +37,15 @@ class Run:
         log_capacity: int = 10_000,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        """Create a run owned by ``owner`` (the connecting user's id)."""
-        self.id = run_id or new_run_id()
-        self.owner = owner
-        self.app = app
-        self.state = RunState.RUNNING
-        self.log = RunLog(log_capacity)
-        # A threading.Event so a model running in a worker thread can poll it between tokens.
-        self.cancel_signal = threading.Event()
-        self.cancel_reason = ""
+        """Create a run owned by ``owner`` (arguments as :class:`RunCore`)."""
+        super().__init__(
+            owner=owner, app=app, run_id=run_id, log_capacity=log_capacity, clock=clock
+        )
         self.done = asyncio.Event()
-        self._subscribers: list[Subscriber] = []
-        self._seq = 0
-        self._clock = clock
         self._task: asyncio.Task[None] | None = None
 
-    # -- publishing --------------------------------------------------------------------------
-
-    @property
-    def last_seq(self) -> int:
-        """The ``seq`` of the newest event published."""
-        return self._seq
-
-    @property
-    def finished(self) -> bool:
-        """Whether the run has published its terminal event."""
-        return self.state is not RunState.RUNNING
-
-    def publish(self, event: Event) -> Event:
-        """Stamp ``event``, keep it in the log and hand it to every subscriber."""
-        if self.finished:
-            logger.debug("run=%s | dropped %s after the end", self.id, event.type)
-            return event
-        self._seq += 1
-        event = stamp(event, run_id=self.id, seq=self._seq, ts=self._clock())
-        self.log.append(event)
-        if is_terminal(event):
-            self._finish(event)
-        for subscriber in tuple(self._subscribers):
-            subscriber.deliver(event)
-        return event
-
-    def _finish(self, event: Event) -> None:
-        if isinstance(event, RunFinished):
-            self.state = RunState.FINISHED
-        elif isinstance(event, RunError) and event.code == "cancelled":
-            self.state = RunState.CANCELLED
-        else:
-            self.state = RunState.FAILED
+    def _ended(self) -> None:
         self.done.set()
-
-    # -- subscribers ---------------------------------------------------------------------------
-
-    def subscribe(self, subscriber: Subscriber, after_seq: int = 0) -> int:
-        """Replay events after ``after_seq`` to ``subscriber`` and attach it for the rest.
-
-        Returns:
-            How many events were replayed.
-
-        Raises:
-            LogGap: events after ``after_seq`` are no longer kept.
-        """
-        missed = self.log.after(after_seq)
-        for event in missed:
-            subscriber.deliver(event)
-        if not self.finished and subscriber not in self._subscribers:
-            self._subscribers.append(subscriber)
-        return len(missed)
-
-    def unsubscribe(self, subscriber: Subscriber) -> None:
-        """Stop delivering to ``subscriber``."""
-        if subscriber in self._subscribers:
-            self._subscribers.remove(subscriber)
-
-    @property
-    def subscriber_count(self) -> int:
-        """How many subscribers are attached."""
-        return len(self._subscribers)
-
-    # -- driving ------------------------------------------------------------------------------
 
     def start(self, producer: Producer, *, input: object = None) -> asyncio.Task[None]:
         """Run ``producer`` in a task, publishing what it yields."""
@@ -172,7 +70,8 @@ class Run:
             logger.exception("run=%s | producer failed", self.id)
             self.publish(RunError(message=_describe(exc), code=_code(exc)))
         if self.cancel_signal.is_set():
-            self.publish(RunError(message=self.cancel_reason or "Run cancelled", code="cancelled"))
+            reason = self.cancel_reason or "Run cancelled"
+            self.publish(RunError(message=reason, code=CANCELLED_CODE))
         elif not self.finished:
             self.publish(RunFinished(result=None))
 
@@ -182,10 +81,8 @@ class Run:
         The model sees ``cancel_signal`` between tokens; a producer that does not stop within
         ``grace`` seconds has its task cancelled.
         """
-        if self.finished or self.cancel_signal.is_set():
+        if not self.request_cancel(reason):
             return False
-        self.cancel_reason = reason
-        self.cancel_signal.set()
         if self._task is not None and not self._task.done():
             asyncio.get_running_loop().call_later(grace, self._force_stop)
         return True
@@ -206,4 +103,11 @@ def _describe(exc: BaseException) -> str:
 
 
 def _code(exc: BaseException) -> str:
+    if isinstance(exc, AgentstreamError):
+        return exc.code
+    # Transitional: app and model errors not yet under the root still name their code; drop
+    # this line once every leaf derives from AgentstreamError (issue 16 item 7).
     return str(getattr(exc, "code", "") or "internal_error")
+
+
+__all__ = ["Producer", "Run", "RunState", "Subscriber", "new_run_id"]

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
+# Re-exported: code written before the split imports the union protocol from here.
+from agentstream.stores.protocols import Store as Store
 from agentstream.stores.rows import Limits
 from agentstream.stores.validation import check_page, check_ttl
 

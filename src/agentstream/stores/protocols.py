@@ -72,7 +72,7 @@ class RunLogStore(Lifecycle, Protocol):
         run_id: str,
         owner: str,
         app: str,
-        state: RunState = "running",
+        state: RunState = RunState.RUNNING,
         ttl_s: float = 3600,
         meta: Mapping[str, Any] | None = None,
     ) -> RunRow:

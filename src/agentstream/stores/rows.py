@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final
 
-RunState = Literal["running", "finished", "failed", "cancelled"]
-RUN_STATES: Final = frozenset(get_args(RunState))
+# One RunState for the whole project: the run's own enum (its values are the stored strings).
+from agentstream.runs.state import RunState as RunState
+
+RUN_STATES: Final = frozenset(state.value for state in RunState)
 
 
 @dataclass(frozen=True, slots=True)

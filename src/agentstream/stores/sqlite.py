@@ -213,7 +213,7 @@ class SQLiteStore(BaseStore):
         run_id: str,
         owner: str,
         app: str,
-        state: RunState = "running",
+        state: RunState = RunState.RUNNING,
         ttl_s: float = 3600,
         meta: Mapping[str, Any] | None = None,
     ) -> RunRow:

@@ -204,8 +204,7 @@ async def test_a_running_run_cannot_be_logged_yet(
 ) -> None:
     """logcall on a run still streaming says so (run_not_finished); once done it logs."""
     monkeypatch.setenv("AGENTSTREAM_SCRIPTED_DELAY", "0.02")
-    gateway = calledit_server.asgi.state.gateway
-    gateway.services.setdefault("gateway", gateway)  # the live path: this process holds the run
+    # The live path: this process holds the run (services.runs is always the gateway's registry).
     async with websockets.connect(calledit_server.ws) as ws:
         await ws.send(json.dumps({"action": "makecall", "prompt": PROMPT}))
         started = await recv_json(ws)
@@ -325,7 +324,7 @@ async def test_store_down_gives_an_error_frame_not_a_hang(
     proc.kill()
     proc.wait()
     services = calledit_server.asgi.state.gateway.services
-    kept, services["store"] = services["store"], store
+    kept, services.store = services.store, store
     try:
         async with websockets.connect(calledit_server.ws) as ws:
             run_id = (await make_call(ws))["runId"]
@@ -334,7 +333,7 @@ async def test_store_down_gives_an_error_frame_not_a_hang(
             elapsed = time.monotonic() - started
         listed = await http.get("/api/calls")
     finally:
-        services["store"] = kept
+        services.store = kept
         await store.close()
     assert error["type"] == "error" and error["code"] == "store_unavailable"
     assert "unavailable" in error["message"]

@@ -50,6 +50,7 @@ from agentstream.apps.calledit.verify import (
 )
 from agentstream.gateway.app import BadMessage, validation_message
 from agentstream.gateway.context import RouteContext
+from agentstream.gateway.identity import identify
 from agentstream.protocol.codec import DecodeError, loads
 from agentstream.protocol.events import Event, RunError, RunFinished, RunStarted
 from agentstream.runs.log import LogGap
@@ -63,6 +64,7 @@ from agentstream.stores.errors import (
 )
 
 if TYPE_CHECKING:
+    from agentstream.gateway.context import Services
     from agentstream.runs.registry import RunRegistry
     from agentstream.runs.run import Run
     from agentstream.stores import Store
@@ -85,8 +87,7 @@ class CallError(BadMessage):
 
     def __init__(self, message: str, code: str, http_status: int = 400) -> None:
         """Say what is wrong, naming the field."""
-        super().__init__(message, code)
-        self.http_status = http_status
+        super().__init__(message, code, http_status)
 
 
 # --- plumbing --------------------------------------------------------------------------------
@@ -125,9 +126,9 @@ async def store_call(what: str) -> AsyncIterator[None]:
         raise CallError(f"store error: {exc}", "store_error", 500) from exc
 
 
-def require_store(services: dict[str, Any] | None) -> Store:
+def require_store(services: Services) -> Store:
     """The gateway's store, or an error saying this server keeps no calls."""
-    store: Store | None = (services or {}).get("store")
+    store = services.store
     if store is None:
         raise CallError(
             "this server keeps no calls (it was started with --store none)", "no_store", 404
@@ -135,10 +136,9 @@ def require_store(services: dict[str, Any] | None) -> Store:
     return store
 
 
-def live_runs(services: dict[str, Any] | None) -> RunRegistry | None:
-    """The runs this process holds, when the gateway is in ``services``."""
-    gateway = (services or {}).get("gateway")
-    return getattr(gateway, "runs", None)
+def live_runs(services: Services) -> RunRegistry:
+    """The runs this process holds."""
+    return services.runs
 
 
 # --- logging a call --------------------------------------------------------------------------
@@ -359,7 +359,7 @@ async def verify(request: VerifyCall, ctx: RouteContext) -> AsyncIterator[Event]
         ctx.settings.model,
         today=clock.now(request.timezone).date(),
         force=request.force,
-        evidence_tools=(ctx.services or {}).get("evidence_tools", ()),
+        evidence_tools=ctx.services.evidence_tools,
         cancel_signal=ctx.cancel_signal,
         message_prefix=ctx.run.id if ctx.run else "verify",
     )
@@ -372,8 +372,8 @@ async def verify(request: VerifyCall, ctx: RouteContext) -> AsyncIterator[Event]
 
 
 def request_user(request: Request) -> str:
-    """Who is asking over HTTP: ``?user=`` or ``X-User`` until a token says so."""
-    return request.query_params.get("user") or request.headers.get("x-user") or "anonymous"
+    """Who is asking over HTTP (the gateway's one identity rule)."""
+    return identify(request)
 
 
 def _error(exc: CallError) -> JSONResponse:
@@ -397,7 +397,7 @@ def _answers_errors(endpoint: Endpoint) -> Endpoint:
 
 
 def _store(request: Request) -> Store:
-    return require_store(request.app.state.gateway.services)
+    return require_store(request.app.state.dispatcher.services)
 
 
 async def _json_body(request: Request) -> object:

@@ -8,7 +8,7 @@ person what to check, taken from the record's ``verification_method``. A small m
 "remembers" the S&P 500's close would otherwise invent it.
 
 Evidence tools are a seam: pass them to :class:`Verifier` (the server reads
-``services["evidence_tools"]``), and the agent may then return a verified status, provided it
+``services.evidence_tools``), and the agent may then return a verified status, provided it
 cites evidence.
 """
 

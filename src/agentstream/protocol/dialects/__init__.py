@@ -1,14 +1,17 @@
 """Wire formats rendered from the canonical event model.
 
-A dialect turns each canonical event into exactly one JSON object (a frame) and renders errors that
-belong to no run (a bad frame from the client). Dialects are pure and stateless, so a replayed log
-renders to the very frames a live client saw.
+A dialect turns each canonical event into exactly one JSON object (a frame), and renders the
+control frames that belong to no run (``pong``, ``cancel``, ``resume``, ``<action>_result`` and
+``error``; see :mod:`agentstream.protocol.control`). Dialects are pure and stateless, so a replayed
+log renders to the very frames a live client saw.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
+from agentstream.errors import BadRequest
+from agentstream.protocol.control import Control, ErrorAnswer, control_frame
 from agentstream.protocol.events import Event
 
 
@@ -25,8 +28,25 @@ class Dialect(Protocol):
         """A frame for an error that belongs to no run (or to a run that never started)."""
         ...
 
+    def render_control(self, control: Control) -> dict[str, Any]:
+        """The frame for a control answer (keeps its ``type`` name; may add an envelope)."""
+        ...
 
-class UnknownDialect(LookupError):
+
+def plain_control(dialect: Dialect, control: Control) -> dict[str, Any]:
+    """The usual ``render_control``: errors in the dialect's error shape, the rest as they are.
+
+    Dialects call this from their own ``render_control`` and add their envelope around it.
+    """
+    if isinstance(control, ErrorAnswer):
+        extra: dict[str, Any] = {}
+        if control.request_id is not None:
+            extra["requestId"] = control.request_id
+        return dialect.render_error(control.message, control.code, **extra)
+    return control_frame(control)
+
+
+class UnknownDialect(BadRequest, LookupError):
     """No dialect has the requested name."""
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from agentstream.protocol.codec import to_dict
-from agentstream.protocol.dialects import register
+from agentstream.protocol.control import Control
+from agentstream.protocol.dialects import plain_control, register
 from agentstream.protocol.events import (
     Event,
     RunFinished,
@@ -54,6 +55,10 @@ class AGUIDialect:
     def render_error(self, message: str, code: str, **extra: Any) -> dict[str, Any]:
         """A ``RUN_ERROR`` (the spec's only error event)."""
         return {"type": "RUN_ERROR", "message": message, "code": code, **extra}
+
+    def render_control(self, control: Control) -> dict[str, Any]:
+        """A control answer: errors as ``render_error``, the rest as plain frames."""
+        return plain_control(self, control)
 
 
 DIALECT = register(AGUIDialect())

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from agentstream.protocol.control import Control
 from agentstream.protocol.dialects import register
 from agentstream.protocol.dialects.seed import SeedDialect, tool_input
 from agentstream.protocol.events import (
@@ -105,6 +106,12 @@ class RealEstateDialect(SeedDialect):
     def render_error(self, message: str, code: str, **extra: Any) -> dict[str, Any]:
         """``{"type": "error", "error": …}`` for a bad request (``message`` too, for our client)."""
         return super().render_error(message, code, error=message, timestamp=time.time(), **extra)
+
+    def render_control(self, control: Control) -> dict[str, Any]:
+        """A control answer with the seed's ``timestamp``, like every other frame."""
+        frame = super().render_control(control)
+        frame.setdefault("timestamp", time.time())
+        return frame
 
 
 DIALECT = register(RealEstateDialect("realestate", _body))

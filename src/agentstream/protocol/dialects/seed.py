@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 
+from agentstream.protocol.control import Control
+from agentstream.protocol.dialects import plain_control
 from agentstream.protocol.events import Event
 
 Body = Callable[[Event], dict[str, Any]]
@@ -42,3 +44,7 @@ class SeedDialect:
     def render_error(self, message: str, code: str, **extra: Any) -> dict[str, Any]:
         """``{"type":"error","message":…,"code":…}`` for an error that belongs to no run."""
         return {"type": "error", "message": message, "code": code, **extra}
+
+    def render_control(self, control: Control) -> dict[str, Any]:
+        """A control answer: errors as ``render_error``, the rest as plain frames."""
+        return plain_control(self, control)

@@ -1,0 +1,207 @@
+"""HTTP transports: plain invoke, and Server-Sent Events for clients that cannot use WebSockets.
+
+- ``POST /api/invoke``: the same JSON a WebSocket client would send; the answer is the run's
+  terminal frame in the dialect (``?dialect=``, default the app's): 200 when it finished, 400/422
+  for a bad request, 500 when the run failed. A reply route answers its reply.
+- ``POST /api/runs`` starts a run from the same JSON and answers ``{"runId", "events"}``;
+  ``GET /api/runs/{id}/events`` streams it with ``id:`` = ``seq`` and resumes after
+  ``Last-Event-ID`` (header, or ``?lastEventId=``). The stream ends after the run's terminal
+  event. Runs belong to the user who started them (:func:`~agentstream.gateway.identity.identify`);
+  anyone else gets 404, as for an unknown id. The default dialect here is ``ag-ui``.
+
+Every door parses with :mod:`~agentstream.gateway.messages` and acts through
+:class:`~agentstream.gateway.dispatch.Dispatcher`, as the WebSocket does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from agentstream.errors import AgentstreamError
+from agentstream.gateway.dispatch import Dispatcher
+from agentstream.gateway.identity import identify
+from agentstream.gateway.messages import BadMessage, Reply, StartRun, UnknownAction, parse
+from agentstream.protocol.codec import dumps
+from agentstream.protocol.control import Control, ErrorAnswer
+from agentstream.protocol.dialects import Dialect, UnknownDialect, get_dialect
+from agentstream.protocol.events import Event, is_terminal
+from agentstream.runs.log import LogGap
+from agentstream.runs.run import Run
+from agentstream.runs.state import RunState
+
+logger = logging.getLogger(__name__)
+
+SSE_DIALECT = "ag-ui"
+KEEPALIVE_S = 15.0
+
+
+def dispatcher_of(request: Request) -> Dispatcher:
+    """The dispatcher serving ``request`` (set on the ASGI app by ``create_app``)."""
+    return cast(Dispatcher, request.app.state.dispatcher)
+
+
+@dataclass
+class Collector:
+    """A peer for callers that cannot stream: keeps the last frame, rendered in a dialect."""
+
+    dialect: Dialect
+    user: str
+    connection_id: str = "http"
+    runs: set[str] = field(default_factory=set)
+    last: dict[str, Any] = field(default_factory=dict)
+
+    def deliver(self, event: Event) -> None:
+        """Keep ``event`` as the last frame."""
+        self.last = self.dialect.render(event)
+
+    def answer(self, control: Control) -> None:
+        """Keep a control answer (a reply route's result) as the last frame."""
+        self.last = self.dialect.render_control(control)
+
+
+async def invoke_raw(
+    dispatcher: Dispatcher,
+    raw: bytes,
+    collector: Collector,
+    *,
+    default_action: str | None = None,
+) -> tuple[dict[str, Any], int]:
+    """Act on one HTTP message and wait: the frame to answer and its HTTP status.
+
+    A run answers its terminal frame in the collector's dialect; a reply route answers its
+    reply as the handler returned it; a bad message or a refused reply answers the dialect's
+    error frame with the error's ``http_status``.
+    """
+    try:
+        command = parse(
+            raw,
+            dispatcher.app,
+            max_bytes=dispatcher.settings.max_message_bytes,
+            default_action=default_action,
+        )
+        if isinstance(command, Reply):
+            reply = await dispatcher.run_reply(command, collector.user, collector.connection_id)
+            return reply, 400 if reply.get("type") == "error" else 200
+        if not isinstance(command, StartRun):
+            raise UnknownAction(f"{type(command).__name__.lower()} needs a WebSocket or SSE")
+    except AgentstreamError as exc:
+        answer = ErrorAnswer(message=str(exc), code=exc.code)
+        return collector.dialect.render_control(answer), exc.http_status
+    run = dispatcher.launch(command, collector.user, collector.connection_id, subscriber=collector)
+    try:
+        await run.wait()
+    except BaseException:
+        run.cancel("the HTTP caller went away")
+        raise
+    return collector.last, 200 if run.state is RunState.FINISHED else 500
+
+
+async def invoke(request: Request) -> Response:
+    """``POST /api/invoke``: run an action for a caller that cannot stream; answer its last frame.
+
+    The body is the same JSON a WebSocket client would send; ``?user=`` and ``?dialect=``
+    work as on ``/ws``. The answer is the run's terminal frame in that dialect (HTTP 200 when
+    it finished, 400/422 for a bad request, 500 when the run failed).
+    """
+    dispatcher = dispatcher_of(request)
+    try:
+        dialect = get_dialect(request.query_params.get("dialect") or dispatcher.app.dialect)
+    except UnknownDialect as exc:
+        return JSONResponse({"type": "error", "message": str(exc), "code": exc.code}, 400)
+    collector = Collector(dialect, identify(request))
+    frame, status = await invoke_raw(dispatcher, await request.body(), collector)
+    return JSONResponse(frame, status)
+
+
+@dataclass
+class _Sink:
+    """A run subscriber feeding one SSE response."""
+
+    queue: asyncio.Queue[Event] = field(default_factory=asyncio.Queue)
+
+    def deliver(self, event: Event) -> None:
+        self.queue.put_nowait(event)
+
+
+def _frame(dialect: Dialect, event: Event) -> str:
+    return f"id: {event.seq}\ndata: {dumps(dialect.render(event))}\n\n"
+
+
+async def _stream(
+    run: Run, dialect: Dialect, after: int, dispatcher: Dispatcher
+) -> AsyncIterator[str]:
+    sink = _Sink()
+    try:
+        run.subscribe(sink, after_seq=after)
+    except LogGap as exc:
+        yield f"event: error\ndata: {dumps(dialect.render_error(str(exc), 'expired'))}\n\n"
+        return
+    dispatcher.runs.attached(run)
+    try:
+        while True:
+            try:
+                event = await asyncio.wait_for(sink.queue.get(), KEEPALIVE_S)
+            except TimeoutError:
+                yield ": keep-alive\n\n"
+                continue
+            yield _frame(dialect, event)
+            if is_terminal(event):
+                return
+    finally:
+        run.unsubscribe(sink)
+        dispatcher.runs.detached(run)
+
+
+async def start_run(request: Request) -> Response:
+    """``POST /api/runs``: start a run; stream it from the returned ``events`` URL."""
+    dispatcher = dispatcher_of(request)
+    try:
+        command = parse(
+            await request.body(), dispatcher.app, max_bytes=dispatcher.settings.max_message_bytes
+        )
+    except BadMessage as exc:
+        return JSONResponse({"message": str(exc), "code": exc.code}, exc.http_status)
+    if not isinstance(command, StartRun):
+        action = command.action if isinstance(command, Reply) else type(command).__name__.lower()
+        return JSONResponse(
+            {
+                "message": f"no streaming action {action!r}",
+                "code": UnknownAction.code,
+                "actions": dispatcher.app.actions,
+            },
+            400,
+        )
+    run = dispatcher.launch(command, identify(request), "sse")
+    # Nobody is attached yet: the detach grace applies until a client opens the event stream.
+    dispatcher.runs.detached(run)
+    return JSONResponse({"runId": run.id, "events": f"/api/runs/{run.id}/events"}, 201)
+
+
+async def run_events(request: Request) -> Response:
+    """``GET /api/runs/{run_id}/events``: the run as Server-Sent Events."""
+    dispatcher = dispatcher_of(request)
+    run = dispatcher.runs.get(request.path_params["run_id"], identify(request))
+    if run is None:
+        return JSONResponse({"message": "no such run", "code": "unknown_run"}, 404)
+    try:
+        dialect = get_dialect(request.query_params.get("dialect") or SSE_DIALECT)
+    except UnknownDialect as exc:
+        return JSONResponse({"message": str(exc), "code": exc.code}, 400)
+    last = request.headers.get("last-event-id") or request.query_params.get("lastEventId") or "0"
+    if not last.isdigit():
+        return JSONResponse(
+            {"message": "Last-Event-ID must be a seq number", "code": "bad_request"}, 400
+        )
+    headers: dict[str, Any] = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(
+        _stream(run, dialect, int(last), dispatcher),
+        media_type="text/event-stream",
+        headers=headers,
+    )

@@ -1,0 +1,132 @@
+"""One request's stream as a plain object: seq counter, replay log, subscribers, state, cancel.
+
+No asyncio and no socket here, so every rule is tested by feeding events and reading them back
+(as ``websockets`` tests its protocol). ``publish`` stamps each event and hands it to every
+subscriber synchronously, without awaiting, so a slow connection can never stall the model:
+connections buffer and apply backpressure themselves. Because ``subscribe`` replays the log and
+attaches in one synchronous step, a subscriber sees every event exactly once, whatever the timing
+of a resume. :class:`agentstream.runs.run.Run` drives one of these from an asyncio task.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Protocol
+
+from agentstream.protocol.events import Event, stamp
+from agentstream.runs.log import RunLog
+from agentstream.runs.state import RunState, next_state
+
+logger = logging.getLogger(__name__)
+
+
+class Subscriber(Protocol):
+    """Something that receives a run's events (a connection, an SSE stream, a test)."""
+
+    def deliver(self, event: Event) -> None:
+        """Take one event; must not block."""
+        ...
+
+
+def new_run_id() -> str:
+    """A fresh, unguessable run id."""
+    return "run_" + uuid.uuid4().hex
+
+
+class RunCore:
+    """The state of one streaming request, with no I/O."""
+
+    def __init__(
+        self,
+        *,
+        owner: str,
+        app: str = "",
+        run_id: str | None = None,
+        log_capacity: int = 10_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Create a run owned by ``owner`` (the connecting user's id)."""
+        self.id = run_id or new_run_id()
+        self.owner = owner
+        self.app = app
+        self.state = RunState.RUNNING
+        self.log = RunLog(log_capacity)
+        # A threading.Event so a model running in a worker thread can poll it between tokens.
+        self.cancel_signal = threading.Event()
+        self.cancel_reason = ""
+        self._subscribers: list[Subscriber] = []
+        self._seq = 0
+        self._clock = clock
+
+    # -- publishing --------------------------------------------------------------------------
+
+    @property
+    def last_seq(self) -> int:
+        """The ``seq`` of the newest event published."""
+        return self._seq
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run has published its terminal event."""
+        return self.state is not RunState.RUNNING
+
+    def publish(self, event: Event) -> Event:
+        """Stamp ``event``, keep it in the log and hand it to every subscriber."""
+        if self.finished:
+            logger.debug("run=%s | dropped %s after the end", self.id, event.type)
+            return event
+        self._seq += 1
+        event = stamp(event, run_id=self.id, seq=self._seq, ts=self._clock())
+        self.log.append(event)
+        state = next_state(self.state, event)
+        if state is not self.state:
+            self.state = state
+            self._ended()
+        for subscriber in tuple(self._subscribers):
+            subscriber.deliver(event)
+        return event
+
+    def _ended(self) -> None:
+        """Called once, when the run reaches an end state (drivers wake their waiters)."""
+
+    # -- subscribers ---------------------------------------------------------------------------
+
+    def subscribe(self, subscriber: Subscriber, after_seq: int = 0) -> int:
+        """Replay events after ``after_seq`` to ``subscriber`` and attach it for the rest.
+
+        Returns:
+            How many events were replayed.
+
+        Raises:
+            LogGap: events after ``after_seq`` are no longer kept.
+        """
+        missed = self.log.after(after_seq)
+        for event in missed:
+            subscriber.deliver(event)
+        if not self.finished and subscriber not in self._subscribers:
+            self._subscribers.append(subscriber)
+        return len(missed)
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        """Stop delivering to ``subscriber``."""
+        if subscriber in self._subscribers:
+            self._subscribers.remove(subscriber)
+
+    @property
+    def subscriber_count(self) -> int:
+        """How many subscribers are attached."""
+        return len(self._subscribers)
+
+    # -- cancel --------------------------------------------------------------------------------
+
+    def request_cancel(self, reason: str = "Run cancelled by the user") -> bool:
+        """Raise the cancel signal; False when the run already ended or was asked before."""
+        if self.finished or self.cancel_signal.is_set():
+            return False
+        self.cancel_reason = reason
+        self.cancel_signal.set()
+        return True

@@ -1,0 +1,110 @@
+"""The WebSocket transport over a real socket: coalescing, requestId on answers, the size limit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import websockets
+
+from agentstream.gateway.settings import MAX_MESSAGE_BYTES, Settings
+from tests.conftest import LiveServer, recv_json, recv_run, serve
+from tests.gateway.test_streams import counting_app, start
+
+
+@pytest.fixture
+def live() -> Iterator[LiveServer]:
+    with serve(counting_app(), Settings(model="scripted", detach_grace_s=5)) as server:
+        yield server
+
+
+async def test_coalesce_merges_text_in_order_under_the_last_seq(live: LiveServer) -> None:
+    """?coalesce= merges text frames; the text is whole and in order; seq stays a resume mark."""
+    n = 60
+    async with websockets.connect(f"{live.ws}?user=u&coalesce=500") as ws:
+        await ws.send(start(n=n, pause=0))
+        frames = await recv_run(ws)
+    texts = [f for f in frames if f["type"] == "TEXT_MESSAGE_CHUNK"]
+    assert "".join(f["delta"] for f in texts) == "".join(f"{i:04d}" for i in range(n))
+    assert len(texts) < n // 2  # merged: far fewer frames than deltas
+    seqs = [f["seq"] for f in frames]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    # Each merged frame carries its LAST delta's seq: the frame before the tool call and the
+    # one before the end sit right before them, so resuming from any frame loses nothing.
+    tool = next(i for i, f in enumerate(frames) if f["type"] == "TOOL_CALL_CHUNK")
+    assert frames[tool - 1]["seq"] == frames[tool]["seq"] - 1
+    assert frames[-2]["seq"] == frames[-1]["seq"] - 1 == 2 + n
+
+
+async def test_without_coalesce_every_delta_is_a_frame(live: LiveServer) -> None:
+    """With no window (and a reader keeping up) each delta is its own frame, seq gap-free."""
+    async with websockets.connect(f"{live.ws}?user=u") as ws:
+        await ws.send(start(n=20, pause=0))
+        frames = await recv_run(ws)
+    assert [f["seq"] for f in frames] == list(range(1, 24))
+
+
+async def ask(ws: Any, **message: Any) -> dict[str, Any]:
+    await ws.send(json.dumps(message))
+    return await recv_json(ws)
+
+
+async def test_every_control_answer_carries_the_request_id(live: LiveServer) -> None:
+    """pong, cancel, resume and error answers echo the requestId of the message they answer."""
+    async with websockets.connect(f"{live.ws}?user=u") as ws:
+        pong = await ask(ws, action="ping", requestId="p1")
+        cancel = await ask(ws, action="cancel", runId="run_nope", requestId=2)
+        resume = await ask(ws, action="resume", runId="run_nope", lastSeq=3, requestId="r3")
+        error = await ask(ws, action="nope", requestId="e4")
+        invalid = await ask(ws, action="count", n="many", requestId="e5")
+        bare = await ask(ws, action="ping")
+    assert pong == {"type": "pong", "requestId": "p1"}
+    assert cancel == {
+        "type": "cancel",
+        "requestId": 2,
+        "runId": "run_nope",
+        "state": "unknown",
+        "message": "no such run",
+    }
+    assert resume == {
+        "type": "resume",
+        "requestId": "r3",
+        "runId": "run_nope",
+        "state": "unknown",
+        "lastSeq": 3,
+    }
+    assert (error["type"], error["code"], error["requestId"]) == (
+        "RUN_ERROR",
+        "unknown_action",
+        "e4",
+    )
+    assert (invalid["code"], invalid["requestId"]) == ("invalid_request", "e5")
+    assert bare == {"type": "pong"}
+
+
+def sized(size: int, char: str = "a") -> str:
+    """A ping of exactly ``size`` UTF-8 bytes."""
+    head, tail = '{"action":"ping","requestId":"big","pad":"', '"}'
+    room = size - len(head) - len(tail)
+    width = len(char.encode())
+    text = head + char * (room // width) + "a" * (room % width) + tail
+    assert len(text.encode()) == size
+    return text
+
+
+async def test_the_size_limit_over_the_socket(live: LiveServer) -> None:
+    """Exactly 128 KiB is answered; one byte more (or multi-byte text over it) is refused."""
+    async with websockets.connect(f"{live.ws}?user=u", max_size=None) as ws:
+        await ws.send(sized(MAX_MESSAGE_BYTES))
+        at_limit = await recv_json(ws)
+        await ws.send(sized(MAX_MESSAGE_BYTES + 1))
+        over = await recv_json(ws)
+        await ws.send(sized(MAX_MESSAGE_BYTES + 2, "€"))
+        multi = await recv_json(ws)
+        still_open = await ask(ws, action="ping")
+    assert at_limit == {"type": "pong", "requestId": "big"}
+    assert over["code"] == multi["code"] == "message_too_large"
+    assert over["requestId"] == multi["requestId"] == "big"
+    assert still_open["type"] == "pong"

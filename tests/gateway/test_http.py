@@ -1,0 +1,90 @@
+"""The HTTP doors over a real server: /api/invoke and /api/runs parse and dispatch like /ws."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import BaseModel
+
+from agentstream.gateway.context import ReplyContext, RouteContext
+from agentstream.gateway.routes import AgentApp
+from agentstream.gateway.settings import Settings
+from agentstream.protocol.events import Event, RunFinished
+from tests.conftest import LiveServer, serve
+
+
+class Echo(BaseModel):
+    text: str
+
+
+def echo_app() -> AgentApp:
+    app = AgentApp(name="echo", dialect="calledit")
+
+    @app.run("echo", Echo)
+    async def echo(request: Echo, ctx: RouteContext) -> AsyncIterator[Event]:
+        yield RunFinished(result={"text": request.text, "user": ctx.user})
+
+    @app.reply("whoami", Echo)
+    async def whoami(request: Echo, ctx: ReplyContext) -> dict[str, Any]:
+        return {"user": ctx.user, "text": request.text}
+
+    return app
+
+
+@pytest.fixture
+def live() -> Iterator[LiveServer]:
+    settings = Settings(model="scripted", store="none", max_message_bytes=1000)
+    with serve(echo_app(), settings) as server:
+        yield server
+
+
+async def test_invoke_answers_the_terminal_frame_for_the_header_user(live: LiveServer) -> None:
+    """A run over /api/invoke answers its complete frame; X-User names the user."""
+    async with httpx.AsyncClient(base_url=live.http) as client:
+        answer = await client.post(
+            "/api/invoke", json={"action": "echo", "text": "hi"}, headers={"X-User": "ann"}
+        )
+    assert answer.status_code == 200
+    assert answer.json()["type"] == "complete"
+    assert answer.json()["content"] == {"text": "hi", "user": "ann"}
+
+
+async def test_invoke_of_a_reply_route_answers_the_bare_reply(live: LiveServer) -> None:
+    """A reply action over HTTP answers what the handler returned, as before."""
+    async with httpx.AsyncClient(base_url=live.http) as client:
+        answer = await client.post("/api/invoke?user=bo", json={"action": "whoami", "text": "x"})
+    assert answer.status_code == 200 and answer.json() == {"user": "bo", "text": "x"}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"{", 400, "invalid_json"),
+        (b'{"action":"nope"}', 400, "unknown_action"),
+        (b'{"action":"echo"}', 422, "invalid_request"),
+        (b'{"action":"ping"}', 400, "unknown_action"),
+        (b'{"action":"echo","text":"' + b"x" * 1000 + b'"}', 413, "message_too_large"),
+    ],
+)
+async def test_invoke_maps_each_bad_message_to_its_status(
+    live: LiveServer, body: bytes, status: int, code: str
+) -> None:
+    """Bad bodies get the dialect's error frame with the leaf's code and HTTP status."""
+    async with httpx.AsyncClient(base_url=live.http) as client:
+        answer = await client.post("/api/invoke", content=body)
+    assert answer.status_code == status
+    assert answer.json()["type"] == "error" and answer.json()["code"] == code
+
+
+async def test_sse_start_refuses_a_reply_action(live: LiveServer) -> None:
+    """POST /api/runs starts only streaming actions and lists the actions otherwise."""
+    async with httpx.AsyncClient(base_url=live.http) as client:
+        answer = await client.post("/api/runs", json={"action": "whoami", "text": "x"})
+        started = await client.post("/api/runs?user=cy", json={"action": "echo", "text": "x"})
+        theirs = await client.get(started.json()["events"] + "?user=someone")
+    assert answer.status_code == 400 and answer.json()["code"] == "unknown_action"
+    assert "echo" in answer.json()["actions"]
+    assert started.status_code == 201 and theirs.status_code == 404
