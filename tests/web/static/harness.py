@@ -9,7 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-STATIC = Path(__file__).resolve().parents[3] / "src" / "agentstream" / "web" / "static"
+SRC = Path(__file__).resolve().parents[3] / "src" / "agentstream"
+STATIC = SRC / "web" / "static"
+# Served at /app/ as the gateway does for an app's own static files.
+APPS = {"calledit": SRC / "apps" / "calledit" / "static"}
 ORIGIN = "http://agentstream.test"
 
 # Loaded before each test body: the module as `as`, a fake WebSocket the test drives, helpers.
@@ -48,14 +51,19 @@ const without = (message, key = 'requestId') => {
 
 
 def static_page(browser: Any) -> tuple[Any, Any]:
-    """A context and a blank page on ``ORIGIN`` whose ``/static/…`` is the source tree."""
-    ctx = browser.new_context()
+    """A blank page on ``ORIGIN`` whose ``/static/…`` and ``/app/…`` (CalledIt) are the tree."""
+    ctx = browser.new_context(locale="en-GB", timezone_id="Europe/Paris")
 
     def fulfil(route: Any) -> None:
         path = route.request.url.removeprefix(ORIGIN)
         if path.startswith("/static/"):
             route.fulfill(
                 path=str(STATIC / path.removeprefix("/static/")), content_type="text/javascript"
+            )
+        elif path.startswith("/app/"):
+            route.fulfill(
+                path=str(APPS["calledit"] / path.removeprefix("/app/")),
+                content_type="text/javascript",
             )
         else:
             route.fulfill(body="<!doctype html><title>t</title>", content_type="text/html")

@@ -54,3 +54,35 @@ def test_the_seed_s_json_string_record_is_parsed(page: Any) -> None:
              {type: 'complete', content: '{"a": [1]}', runId: 'r', seq: 9});""",
     )
     assert event["result"] == {"a": [1]}
+
+
+def test_engine_progress_is_a_custom_event_in_both_dialects(page: Any) -> None:
+    """calledit's {type: progress, value} and CUSTOM progress give the same custom event."""
+    pair = js(
+        page,
+        """
+      const value = {stage: 'prompt', processed: 10, total: 40, cached: 0};
+      return [as.normalizeFrame({type: 'progress', value, runId: 'r', seq: 2}),
+              as.normalizeFrame({type: 'CUSTOM', name: 'progress', value, runId: 'r', seq: 2})];
+    """,
+    )
+    assert pair[0] == pair[1]
+    assert pair[0]["kind"] == "custom" and pair[0]["name"] == "progress"
+    assert pair[0]["value"] == {"stage": "prompt", "processed": 10, "total": 40, "cached": 0}
+
+
+def test_state_frames_of_both_dialects_become_state_events(page: Any) -> None:
+    """state/STATE_SNAPSHOT and state_delta/STATE_DELTA map to the same state events."""
+    pairs = js(
+        page,
+        """
+      const ops = [{op: 'add', path: '/a', value: 1}];
+      return [[as.normalizeFrame({type: 'state', snapshot: {a: 0}, runId: 'r', seq: 3}),
+               as.normalizeFrame({type: 'STATE_SNAPSHOT', snapshot: {a: 0}, runId: 'r', seq: 3})],
+              [as.normalizeFrame({type: 'state_delta', delta: ops, runId: 'r', seq: 4}),
+               as.normalizeFrame({type: 'STATE_DELTA', delta: ops, runId: 'r', seq: 4})]];
+    """,
+    )
+    for seed, canonical in pairs:
+        assert seed == canonical
+    assert [p[0]["kind"] for p in pairs] == ["state", "state_delta"]
