@@ -4,8 +4,9 @@ Tests never write into ``docs/``; this script does, and only when asked. It serv
 the strategy builder with the model you name (``local`` = the default Qwen, ``gemma`` = the small
 test model, or ``scripted`` for a quick look) and a pinned clock (``AGENTSTREAM_NOW``), drives
 Debian's Chromium through the pages, and writes the PNGs plus a ``README.md`` whose captions name
-the model and the clock. The error shot comes from a real failure: a model server that is not
-there (an OpenAI-compatible URL on a closed port).
+the model and the clock. The error shot is the one stand-in: CalledIt's page over a makecall that
+writes a few words and then fails as a provider outage does (a real model cannot be made to fail
+on cue); its caption says so.
 
     PYTHONPATH=src .venv/bin/python scripts/screenshots.py --model gemma --out /tmp/shots
 """
@@ -13,14 +14,16 @@ there (an OpenAI-compatible URL on a closed port).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +35,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 CALL = "Bitcoin will close above $150,000 by the end of March"
 PHONE_CALL = "It will snow in Paris on Christmas Day"
 STRATEGY = "I have $5000 and want a conservative strategy with 3% monthly returns"
-DEAD_MODEL = "openai:none@http://127.0.0.1:9/v1"  # port 9 (discard): nothing listens
 MODEL_NAMES = {
     "local": "Qwen2.5-Coder-1.5B-Instruct Q4_K_M (embedded, the default)",
     "qwen": "Qwen2.5-Coder-1.5B-Instruct Q4_K_M (embedded, the default)",
@@ -76,6 +78,48 @@ def server(app: str, model: str, now: str, data: Path) -> Iterator[str]:
         child.wait(20)
 
 
+class ModelUnavailable(Exception):
+    """The stand-in outage: what a provider error looks like once translated at the boundary."""
+
+    code = "model_unavailable"
+
+
+@contextlib.contextmanager
+def failing_server() -> Iterator[str]:
+    """CalledIt's page over a makecall that fails after a few words; yields its base URL."""
+    import uvicorn
+
+    from agentstream.apps.calledit.schemas import MakeCall
+    from agentstream.gateway.app import create_app
+    from agentstream.gateway.routes import AgentApp
+    from agentstream.gateway.settings import Settings
+    from agentstream.protocol.events import Event, TextMessageChunk
+
+    static = ROOT / "src" / "agentstream" / "apps" / "calledit" / "static"
+    app = AgentApp(name="calledit", title="CalledIt", dialect="calledit", static_dir=static)
+
+    @app.run("makecall", MakeCall)
+    async def make_call(request: MakeCall, ctx: Any) -> AsyncIterator[Event]:
+        for word in ("Let ", "me ", "check ", "today's ", "date ", "first. "):
+            await asyncio.sleep(0.05)
+            yield TextMessageChunk(delta=word)
+        raise ModelUnavailable("The model server stopped responding (HTTP 503). Try again soon.")
+
+    port = free_port()
+    asgi = create_app(app, Settings(model="scripted", store="none"))
+    config = uvicorn.Config(asgi, host="127.0.0.1", port=port, log_level="warning")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    while not uv.started:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(10)
+
+
 def shoot(page: Any, out: Path, name: str, full_page: bool = False) -> None:
     """A screenshot with animations settled."""
     page.screenshot(path=str(out / name), animations="disabled", full_page=full_page, caret="hide")
@@ -90,8 +134,9 @@ def make_call(page: Any, url: str, prompt: str) -> None:
     page.press("#prompt", "Enter")
 
 
-HALF_FILLED = """() => document.body.dataset.runState === 'streaming'
-    && document.querySelectorAll('#card .filled').length >= 1"""
+# Mid-stream with at least one card field shown, or the run over (then the caption says so).
+HALF_FILLED = """() => document.body.dataset.runState !== 'streaming'
+    || document.querySelectorAll('#card .filled').length >= 1"""
 
 
 def calledit_shots(browser: Any, url: str, out: Path, notes: dict[str, str]) -> None:
@@ -102,12 +147,12 @@ def calledit_shots(browser: Any, url: str, out: Path, notes: dict[str, str]) -> 
     page.wait_for_selector("#conn[data-status='live']")
     shoot(page, out, "empty.png")
     make_call(page, url, CALL)
-    try:
-        page.wait_for_function(HALF_FILLED, timeout=240_000, polling=50)
-        notes["streaming.png"] = "mid-stream: the card fills in as fields arrive"
-    except Exception:  # noqa: BLE001  (the run ended before a field showed: say so in the caption)
-        notes["streaming.png"] = "the run ended before the card showed a field mid-stream"
+    page.wait_for_function(HALF_FILLED, timeout=300_000, polling=50)
     shoot(page, out, "streaming.png")
+    if page.get_attribute("body", "data-run-state") == "streaming":
+        notes["streaming.png"] = "mid-stream: the card fills in as fields arrive"
+    else:
+        notes["streaming.png"] = "NOT mid-stream: the run ended before the card showed a field"
     page.wait_for_selector("#card[aria-busy='false']", timeout=300_000)
     shoot(page, out, "finished.png", full_page=True)
     if page.is_visible("#logcall"):
@@ -147,15 +192,14 @@ def strategy_shot(browser: Any, url: str, out: Path, notes: dict[str, str]) -> N
     page.wait_for_selector("#conn[data-status='live']")
     page.fill("#input", STRATEGY)
     page.press("#input", "Enter")
-    mid = """() => !document.querySelector('#stop').hidden
-        && (document.querySelector('#risk').dataset.risk
-            || document.querySelector('#flow svg'))"""
-    try:
-        page.wait_for_function(mid, timeout=240_000, polling=50)
-        notes["strategy.png"] = "mid-stream: the panel fills section by section"
-    except Exception:  # noqa: BLE001  (the answer ended first: say so in the caption)
-        notes["strategy.png"] = "the answer ended before a panel section showed mid-stream"
+    mid = """() => document.querySelector('#stop').hidden
+        || document.querySelector('#risk').dataset.risk || document.querySelector('#flow svg')"""
+    page.wait_for_function(mid, timeout=300_000, polling=50)
     shoot(page, out, "strategy.png")
+    if page.is_visible("#stop"):
+        notes["strategy.png"] = "mid-stream: the panel fills section by section"
+    else:
+        notes["strategy.png"] = "NOT mid-stream: the answer ended before a panel section showed"
     page.wait_for_selector("#send:not([hidden])", timeout=300_000)
     shoot(page, out, "strategy-finished.png")
     context.close()
@@ -194,7 +238,7 @@ def write_captions(out: Path, model: str, now: str, notes: dict[str, str]) -> No
         "finished.png": "the finished record card",
         "my-calls.png": "My Calls after logging the call",
         "phone-dark.png": "a finished call on a phone, dark mode",
-        "error.png": f"a failed call (the model server `{DEAD_MODEL}` is not there)",
+        "error.png": "a failed call (a stand-in outage, not the model named here)",
         "strategy.png": "Strategy builder, " + notes.get("strategy.png", ""),
         "strategy-finished.png": "Strategy builder, the finished answer",
     }
@@ -236,7 +280,7 @@ def main() -> None:
             with server("calledit", args.model, args.now, data) as url:
                 calledit_shots(browser, url, out, notes)
                 phone_dark_shot(browser, url, out)
-            with server("calledit", DEAD_MODEL, args.now, data) as url:
+            with failing_server() as url:
                 error_shot(browser, url, out)
             if not args.skip_strategy:
                 with server("strategy", args.model, args.now, data) as url:
