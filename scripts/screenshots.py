@@ -226,8 +226,9 @@ def write_captions(out: Path, model: str, now: str, notes: dict[str, str]) -> No
     lines = [
         "# Screenshots",
         "",
-        f"Taken by `scripts/screenshots.py --model {model} --now {now}` with **{name}**, the",
-        f"clock pinned to `{now}` (`AGENTSTREAM_NOW`), in Debian's Chromium (Europe/Paris, en-GB).",
+        f"Model: **{name}**. Clock pinned to `{now}` (`AGENTSTREAM_NOW`).",
+        f"Taken by `scripts/screenshots.py --model {model} --now {now}` in Debian's Chromium",
+        "(Europe/Paris, en-GB).",
         "",
         "| file | shows |",
         "|---|---|",
@@ -244,7 +245,7 @@ def write_captions(out: Path, model: str, now: str, notes: dict[str, str]) -> No
     }
     for file, text in shows.items():
         if (out / file).exists():
-            lines.append(f"| `{file}` | {text} ({name}) |")
+            lines.append(f"| `{file}` | {text} |")
     (out / "README.md").write_text("\n".join(lines) + "\n")
 
 
