@@ -31,7 +31,6 @@ from tests.conftest import LiveServer, serve
 CHROMIUM = Path(os.environ.get("AGENTSTREAM_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 # 50 ms per streamed delta: slow enough to watch a run in the middle, fast enough for CI.
 DELAY = 0.05
 
@@ -95,10 +94,16 @@ def page(context: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
-def screenshots() -> Path:
-    """Where the tests write the README's screenshots."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the tests write their screenshots: a temp dir, never the tracked docs.
+
+    The docs' screenshots come from ``scripts/screenshots.py`` only when asked (a test run must
+    leave the tree clean). ``AGENTSTREAM_SCREENSHOTS=dir`` keeps them somewhere to look at.
+    """
+    kept = os.environ.get("AGENTSTREAM_SCREENSHOTS")
+    folder = Path(kept) if kept else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 # -- servers ----------------------------------------------------------------------------------

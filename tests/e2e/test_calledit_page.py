@@ -1,7 +1,8 @@
 """The CalledIt page in real Chromium: streaming, tools, the record card, stop, reconnect, errors.
 
 Each test drives the page as a person would and asserts on what is on screen, including states in
-the middle of a run. The tests also write the README's screenshots to ``docs/screenshots/``.
+the middle of a run. Screenshots go to a temp dir (see the ``screenshots`` fixture); the docs'
+come from ``scripts/screenshots.py``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 // Type declarations for agentstream.js, the browser client for agentstream servers.
 // The module itself is plain JavaScript (no build step); these types are for editors and tsc users.
+// agentstream.js re-exports from the modules under agentstream/ (status, frames, patch, run,
+// answers, connection, client); everything public is declared here.
 
 /** Connection states, in the order a healthy connection meets them. */
 export declare const Status: Readonly<{
@@ -76,6 +78,17 @@ export type RunEvent = EventBase &
     | { kind: "error"; message: string; code: string }
   );
 
+/**
+ * `value` of the `custom` event named `progress`: the engine's own count of prompt tokens read
+ * while the model reads its prompt (never a timer).
+ */
+export interface PromptProgress {
+  stage: "prompt";
+  processed: number;
+  total: number;
+  cached: number;
+}
+
 /** Map a run frame of either dialect (`calledit`, `agentstream`) to a RunEvent; null for control frames. */
 export declare function normalizeFrame(frame: Record<string, unknown>): RunEvent | null;
 
@@ -113,6 +126,7 @@ export declare class Run extends EventTarget {
   readonly client: AgentStream;
   readonly action: string;
   readonly payload: Record<string, unknown>;
+  /** Sent with the start message; the server echoes it on the run's first frame. */
   readonly requestId: string;
   /** The server's run id, once the run started. */
   id: string | null;
@@ -125,7 +139,7 @@ export declare class Run extends EventTarget {
   tools: Map<string, ToolCall>;
   /** The latest `status` value. */
   status: string;
-  /** State from `state`/`state_delta` frames (a partial result). */
+  /** State from `state`/`state_delta` frames (a partial result); `result` wins over it. */
   snapshot: unknown;
   /** The final result. */
   result: unknown;
@@ -211,7 +225,10 @@ export declare class AgentStream extends EventTarget {
   start(action: string, payload?: Record<string, unknown>): Run;
   /** Follow a run started elsewhere (another tab, before a reload) from `lastSeq`. */
   resume(runId: string, lastSeq?: number, action?: string): Run;
-  /** Send a request/reply action and wait for `<action>_result`. */
+  /**
+   * Send a request/reply action and wait for `<action>_result`. Every message the client sends
+   * carries a unique `requestId`; the answer naming it settles this promise and no other.
+   */
   request(action: string, payload?: Record<string, unknown>): Promise<Record<string, any>>;
   addEventListener<K extends keyof AgentStreamEventMap>(
     type: K,

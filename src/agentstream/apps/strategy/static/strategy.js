@@ -132,10 +132,12 @@ function send(text) {
   current = run;
   setBusy(true);
   notice("");
-  let draft = strategy; // parts patch a draft over the current strategy as they arrive
+  // Parts patch a draft over the current strategy as they arrive, so the panel fills section by
+  // section; the closing snapshot is the strategy that now holds (the last good one on a failure).
+  let draft = strategy;
   run.on("text", () => { answer.textContent = run.text; });
   run.on("state_delta", (e) => { draft = applyPatch(draft ?? {}, e.detail.delta); render(draft); });
-  run.on("state", (e) => { strategy = e.detail.snapshot; render(strategy); });
+  run.on("state", (e) => { strategy = draft = e.detail.snapshot; render(strategy); });
   run.on("custom", (e) => {
     if (e.detail.name === "strategy_error") notice(`Couldn't update the strategy: ${e.detail.value.message}. The last good strategy is kept.`);
   });

@@ -1,0 +1,106 @@
+"""The socket's lifecycle: status, reconnect, refusal, heartbeat (agentstream/connection.js)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.web.static.harness import js
+
+
+def test_status_goes_connecting_live_reconnecting_then_offline(page: Any) -> None:
+    """A drop shows reconnecting; retries past offlineAfter show offline; success is live."""
+    statuses = js(
+        page,
+        """
+      const c = client({ offlineAfter: 2 });
+      const seen = [c.status];
+      c.addEventListener('status', (e) => seen.push(e.detail.status));
+      last().open();
+      last().drop();
+      for (let i = 0; i < 3; i++) {
+        const n = FakeSocket.all.length;
+        await until(() => FakeSocket.all.length > n, 'a retry');
+        last().drop();
+      }
+      const n = FakeSocket.all.length;
+      await until(() => FakeSocket.all.length > n, 'a retry');
+      last().open();
+      c.close();
+      return seen;
+    """,
+    )
+    assert statuses == [
+        "connecting",
+        "live",
+        "reconnecting",
+        "reconnecting",
+        "offline",
+        "offline",
+        "live",
+        "offline",
+    ]
+
+
+def test_a_refusing_server_goes_offline_without_retrying(page: Any) -> None:
+    """Close code 1008 (policy) means retrying cannot help: offline, and runs fail 'refused'."""
+    result = js(
+        page,
+        """
+      const c = client();
+      last().open();
+      const run = c.start('makecall', {prompt: 'p'});
+      last().drop(1008);
+      await run.finished;
+      await new Promise((r) => setTimeout(r, 20));
+      return {status: c.status, sockets: FakeSocket.all.length, code: run.error.code};
+    """,
+    )
+    assert result == {"status": "offline", "sockets": 1, "code": "refused"}
+
+
+def test_the_socket_url_carries_user_and_dialect(page: Any) -> None:
+    """The client dials url?user=…&dialect=… so runs belong to this browser's user."""
+    url = js(page, "client(); return last().url;")
+    assert url == "ws://agentstream.test/ws?user=u1&dialect=calledit"
+
+
+def test_a_server_down_from_the_start_reads_connecting_then_offline(page: Any) -> None:
+    """Before the first success the status says connecting (not reconnecting), then offline."""
+    statuses = js(
+        page,
+        """
+      const c = client({ offlineAfter: 1 });
+      const seen = [c.status];
+      c.addEventListener('status', (e) => seen.push(e.detail.status));
+      for (let i = 0; i < 2; i++) {
+        const n = FakeSocket.all.length;
+        last().drop();
+        await until(() => FakeSocket.all.length > n, 'a retry');
+      }
+      last().open();
+      c.close();
+      c.connect();
+      return seen;
+    """,
+    )
+    assert statuses == ["connecting", "offline", "live", "offline", "connecting"]
+
+
+def test_an_unanswered_ping_means_a_dead_socket(page: Any) -> None:
+    """The heartbeat pings; a socket that answers stays, one that goes silent is replaced."""
+    result = js(
+        page,
+        """
+      const c = client({ heartbeatMs: 15 });
+      last().open();
+      const first = last();
+      await until(() => first.sent.some((m) => m.action === 'ping'), 'a ping');
+      first.receive({type: 'pong', requestId: null});
+      await until(() => first.sent.filter((m) => m.action === 'ping').length >= 2, 'a second ping');
+      await until(() => FakeSocket.all.length === 2, 'a new socket');
+      const replaced = first.readyState;
+      c.close();
+      return {pings: first.sent.filter((m) => m.action === 'ping').length, replaced};
+    """,
+    )
+    assert result["pings"] >= 2 and result["replaced"] == 3
