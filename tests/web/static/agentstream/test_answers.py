@@ -133,8 +133,8 @@ def test_cancel_answers_out_of_order_end_the_run_they_name(page: Any) -> None:
     assert result == {"states": ["running", "cancelled"], "targets": ["A", "B"], "waiting": False}
 
 
-def test_an_answer_without_request_id_falls_back_to_send_order(page: Any) -> None:
-    """A server that echoes no requestId (resume answers today) still pairs in send order."""
+def test_an_answer_without_request_id_answers_no_message(page: Any) -> None:
+    """An answer naming no requestId is given to no waiting message: no pairing by guesswork."""
     result = js(
         page,
         """
@@ -147,4 +147,4 @@ def test_an_answer_without_request_id_falls_back_to_send_order(page: Any) -> Non
       return {left, waitingB: c._answers.some((e) => e.run === b)};
     """,
     )
-    assert result == {"left": False, "waitingB": True}
+    assert result == {"left": True, "waitingB": True}

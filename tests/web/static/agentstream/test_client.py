@@ -8,7 +8,7 @@ from tests.web.static.harness import js
 
 
 def test_several_runs_share_one_socket(page: Any) -> None:
-    """Runs match their started frame by requestId (or order) and keep their frames apart."""
+    """Runs match their started frame by requestId, whatever the order, and keep frames apart."""
     result = js(
         page,
         """
@@ -19,7 +19,8 @@ def test_several_runs_share_one_socket(page: Any) -> None:
       const [sa, sb] = last().sent;
       last().receive(
         {type: 'status', status: 'started', runId: 'B', seq: 1, requestId: sb.requestId});
-      last().receive({type: 'status', status: 'started', runId: 'A', seq: 1});
+      last().receive(
+        {type: 'status', status: 'started', runId: 'A', seq: 1, requestId: sa.requestId});
       last().receive({type: 'text', content: 'for b', runId: 'B', seq: 2});
       last().receive({type: 'text', content: 'for a', runId: 'A', seq: 2});
       return {a: [a.id, a.text], b: [b.id, b.text]};
@@ -36,8 +37,8 @@ def test_an_error_without_run_id_fails_the_request_it_answers(page: Any) -> None
       const c = client();
       last().open();
       const run = c.start('makecall', {prompt: ''});
-      last().receive(
-        {type: 'error', message: 'invalid request: prompt: too short', code: 'invalid_request'});
+      last().receive({type: 'error', message: 'invalid request: prompt: too short',
+                      code: 'invalid_request', requestId: last().sent[0].requestId});
       await run.finished;
       return [run.state, run.error.code, c.pendingRuns.size];
     """,
@@ -55,8 +56,10 @@ def test_work_asked_for_offline_goes_out_once_connected(page: Any) -> None:
       const reply = c.request('logcall', {runId: 'R0'});
       last().open();
       const out = last().sent.map((m) => [m.action, m.prompt ?? m.runId]);
-      last().receive({type: 'status', status: 'started', runId: 'R1', seq: 1});
-      last().receive({type: 'logcall_result', call: {call_id: 'c1'}});
+      const [first, second] = last().sent;
+      last().receive(
+        {type: 'status', status: 'started', runId: 'R1', seq: 1, requestId: first.requestId});
+      last().receive({type: 'logcall_result', call: {call_id: 'c1'}, requestId: second.requestId});
       return {out, reply: (await reply).call};
     """,
     )
@@ -88,9 +91,11 @@ def test_cancel_before_the_run_id_is_known_is_sent_once_it_is(page: Any) -> None
       const run = c.start('makecall', {prompt: 'p'});
       run.cancel();
       const before = last().sent.length;
-      last().receive({type: 'status', status: 'started', runId: 'R', seq: 1});
+      last().receive({type: 'status', status: 'started', runId: 'R', seq: 1,
+                      requestId: last().sent[0].requestId});
       const cancel = last().sent[1];
-      last().receive({type: 'cancel', runId: 'R', state: 'cancelling', message: 'cancelling'});
+      last().receive({type: 'cancel', runId: 'R', state: 'cancelling', message: 'cancelling',
+                      requestId: cancel.requestId});
       last().receive({type: 'error', message: 'Run cancelled by the user', code: 'cancelled',
                       runId: 'R', seq: 2});
       await run.finished;

@@ -16,14 +16,16 @@ def test_resume_after_a_drop_asks_from_last_seq_and_drops_duplicates(page: Any) 
       last().open();
       const run = c.start('makecall', {prompt: 'p', timezone: 'UTC'});
       const sent = last().sent[0];
-      last().receive({type: 'status', status: 'started', runId: 'R', seq: 1});
+      last().receive(
+        {type: 'status', status: 'started', runId: 'R', seq: 1, requestId: sent.requestId});
       last().receive({type: 'text', content: 'one ', runId: 'R', seq: 2});
       last().receive({type: 'text', content: 'two ', runId: 'R', seq: 3});
       last().drop();
       await until(() => FakeSocket.all.length === 2, 'the reconnect');
       last().open();
       const resume = last().sent[0];
-      last().receive({type: 'resume', runId: 'R', state: 'running', lastSeq: 3});
+      last().receive(
+        {type: 'resume', runId: 'R', state: 'running', lastSeq: 3, requestId: resume.requestId});
       last().receive({type: 'text', content: 'two ', runId: 'R', seq: 3});
       last().receive({type: 'text', content: 'three', runId: 'R', seq: 4});
       last().receive({type: 'complete', content: {ok: true}, runId: 'R', seq: 5});
@@ -49,10 +51,12 @@ def test_a_gap_in_seq_asks_for_the_missing_frames(page: Any) -> None:
       const c = client();
       last().open();
       const run = c.start('makecall', {prompt: 'p'});
-      last().receive({type: 'status', status: 'started', runId: 'R', seq: 1});
+      last().receive({type: 'status', status: 'started', runId: 'R', seq: 1,
+                      requestId: last().sent[0].requestId});
       last().receive({type: 'text', content: 'c', runId: 'R', seq: 3});
       const asked = last().sent[1];
-      last().receive({type: 'resume', runId: 'R', state: 'running', lastSeq: 1});
+      last().receive(
+        {type: 'resume', runId: 'R', state: 'running', lastSeq: 1, requestId: asked.requestId});
       last().receive({type: 'text', content: 'b', runId: 'R', seq: 2});
       last().receive({type: 'text', content: 'c', runId: 'R', seq: 3});
       return {asked, text: run.text, lastSeq: run.lastSeq};

@@ -4,13 +4,9 @@
  * Every client message carries a unique `requestId`, and the server echoes it on the control
  * frame (or first run frame) that answers it, so an answer finds its message exactly, however
  * the answers are interleaved. An answer whose `requestId` matches nothing waiting is ignored,
- * never given to another message.
- *
- * Fallback, kept only for servers that cannot echo yet: an answer with no `requestId` at all
- * goes to the oldest waiting message it can answer. That is right for such servers because the
- * gateway handles a socket's messages one at a time and answers each in order. On today's
- * server this covers the `cancel` and `resume` answers; the contract (COMMON.md) makes the
- * server echo on those too, after which the fallback never runs.
+ * never given to another message. An answer with no `requestId` (an error the server could not
+ * tie to a message, such as a frame that was not JSON) answers no message either: pairing by send
+ * order would be a guess, and a wrong guess resolves the wrong promise.
  * @module agentstream/answers
  */
 
@@ -66,19 +62,11 @@ export class Answers {
    * @returns {Waiting | undefined}
    */
   take(frame, accepts, requestId = frame.requestId) {
-    if (requestId != null) {
-      const entry = this._waiting.get(String(requestId));
-      if (!entry || !accepts(entry)) return undefined;
-      this._waiting.delete(entry.requestId);
-      return entry;
-    }
-    for (const entry of this._waiting.values()) {
-      if (accepts(entry)) {
-        this._waiting.delete(entry.requestId);
-        return entry;
-      }
-    }
-    return undefined;
+    if (requestId == null) return undefined;
+    const entry = this._waiting.get(String(requestId));
+    if (!entry || !accepts(entry)) return undefined;
+    this._waiting.delete(entry.requestId);
+    return entry;
   }
 
   /** Whether any waiting message passes `test`. @param {(entry: Waiting) => boolean} test */
