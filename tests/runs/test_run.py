@@ -6,10 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import pytest
-
 from agentstream.protocol.events import Event, RunError, RunFinished, TextMessageChunk
-from agentstream.runs.log import LogGap
 from agentstream.runs.run import Run, RunState
 
 
@@ -114,16 +111,6 @@ async def test_nothing_is_published_after_the_end() -> None:
     run.publish(RunFinished(result=None))
     run.publish(TextMessageChunk(delta="late"))
     assert run.last_seq == 1
-
-
-def test_replay_from_a_dropped_seq_reports_a_gap() -> None:
-    """A log that no longer holds the requested events says so instead of skipping them."""
-    run = Run(owner="u", log_capacity=3)
-    for i in range(6):
-        run.publish(TextMessageChunk(delta=str(i)))
-    assert [e.seq for e in run.log.after(3)] == [4, 5, 6]
-    with pytest.raises(LogGap):
-        run.log.after(1)
 
 
 async def test_a_producer_that_checks_the_signal_ends_cancelled_without_force() -> None:

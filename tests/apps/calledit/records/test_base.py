@@ -21,16 +21,6 @@ async def test_a_failed_schema_set_up_is_retried_on_the_next_call(tmp_path: Path
         assert await calls.list_calls("u1") == ([], None)
 
 
-async def test_calls_of_refuses_a_backend_it_does_not_know() -> None:
-    """A store that is neither SQLite nor DynamoDB gets a StoreError naming its type."""
-
-    class Elsewhere:
-        pass
-
-    with pytest.raises(StoreError, match="Elsewhere"):
-        calls_of(Elsewhere())  # type: ignore[arg-type]
-
-
 async def test_the_page_limit_is_the_stores(tmp_path: Path) -> None:
     """The call store pages within the framework store's max_page, and keeps 32 KiB records."""
     async with open_store(f"sqlite://{tmp_path / 'a.db'}") as store:
