@@ -20,8 +20,9 @@ inside a multi-byte character) and returns events as soon as they are certain:
 - :class:`BackendDone` with the whole object when ``</backend>`` arrives, or
   :class:`BackendInvalid` when the block is malformed, unclosed or missing.
 
-An answer with no tags at all (small models forget them) yields its text as the user message when
-the stream ends. The parser does no I/O and no validation beyond JSON syntax.
+Text before any tag is the user message, streamed the same way (small models often drop the
+``<user_message>`` tag and start writing the message at once), and an answer that opens with a bare
+``{`` is taken as the backend JSON. The parser does no I/O and no validation beyond JSON syntax.
 """
 
 from __future__ import annotations
@@ -129,7 +130,9 @@ class _MessageWriter:
 class _MemberScanner:
     """Finds complete top-level members of a JSON object as its text arrives."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, bare: bool = False) -> None:
+        self.bare = bare
+        """The object came without a ``<backend>`` tag: its closing brace ends the block."""
         self.raw = ""
         self._pos = 0
         self._depth = 0
@@ -139,6 +142,16 @@ class _MemberScanner:
         self._closed = False
         self._member_start = 0
         self._member_done = False
+
+    @property
+    def closed(self) -> bool:
+        """The object's closing brace has arrived."""
+        return self._closed
+
+    def take_rest(self) -> str:
+        """Remove and return the text after the closing brace (it is not part of the block)."""
+        rest, self.raw = self.raw[self._pos :], self.raw[: self._pos]
+        return rest
 
     def feed(self, text: str) -> list[ParseEvent]:
         self.raw += text
@@ -298,6 +311,31 @@ class AnswerParser:
         return self._in_backend()
 
     def _outside(self) -> list[ParseEvent]:
+        if not (self.message_seen or self.backend_seen):
+            return self._opening()
+        return self._between()
+
+    def _opening(self) -> list[ParseEvent]:
+        """Start of the answer: an untagged opening is the message (or a bare JSON backend).
+
+        Small models often drop ``<user_message>`` and write the message straight away; held
+        back until the end, it would reach the chat last and in one piece.
+        """
+        head = self._pending.lstrip()
+        if not head or any(
+            tag.startswith(head[: len(tag)]) for tag in (OPEN_MESSAGE, OPEN_BACKEND)
+        ):
+            return self._between()
+        if head.startswith("{"):
+            self._mode, self.backend_seen = "backend", True
+            self._scanner = _MemberScanner(bare=True)
+        else:
+            self._mode, self.message_seen = "message", True
+        self._loose.append(self._pending[: len(self._pending) - len(head)])
+        self._pending = head
+        return []
+
+    def _between(self) -> list[ParseEvent]:
         found = [(self._pending.find(tag), tag) for tag in (OPEN_MESSAGE, OPEN_BACKEND)]
         hits = [(index, tag) for index, tag in found if index >= 0]
         if not hits:
@@ -354,7 +392,13 @@ class AnswerParser:
         keep = held_suffix(self._pending, CLOSE_BACKEND)
         safe = self._pending[: len(self._pending) - keep]
         self._pending = self._pending[len(safe) :]
-        return scanner.feed(safe)
+        events = scanner.feed(safe)
+        if scanner.bare and scanner.closed:  # no tag to wait for: the object itself ended
+            self._pending = scanner.take_rest() + self._pending
+            self._mode = "outside"
+            self.backend = parse_backend(scanner.raw)
+            return [*events, self.backend]
+        return events
 
 
 def _drop_partial(text: str, tag: str) -> str:
