@@ -15,6 +15,9 @@ inside a multi-byte character) and returns events as soon as they are certain:
 - :class:`MessageDelta` as soon as the ``<user_message>`` tag is open; a piece that might be the
   start of ``</user_message>`` is held back until the next piece settles it. Leading and trailing
   whitespace is trimmed, so the deltas concatenate to :attr:`MessageDone.text`.
+- :class:`BackendProgress` each time an object inside a list of a top-level member closes (a
+  flowchart node or edge, a guardrail): the member so far, parsed in pydantic-core's partial mode,
+  so long parts fill in item by item;
 - :class:`BackendPart` each time a top-level member of the backend JSON object is complete (a
   container member at its closing bracket, a scalar at the following ``,`` or ``}``).
 - :class:`BackendDone` with the whole object when ``</backend>`` arrives, or
@@ -32,10 +35,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+import pydantic_core
+
 OPEN_MESSAGE = "<user_message>"
 CLOSE_MESSAGE = "</user_message>"
 OPEN_BACKEND = "<backend>"
 CLOSE_BACKEND = "</backend>"
+
+ITEM_DEPTH = 3
+"""Nesting depth back at which an item of a list in a top-level member has closed
+(``{"flowchart": {"nodes": [{…}`` : backend object 1, flowchart 2, nodes 3)."""
 
 InvalidCode: TypeAlias = Literal["missing", "invalid_json", "not_object", "unclosed"]
 
@@ -63,6 +72,14 @@ class BackendPart:
 
 
 @dataclass(frozen=True, slots=True)
+class BackendProgress:
+    """A top-level member still being written: ``value`` holds its complete list items so far."""
+
+    key: str
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
 class BackendDone:
     """The backend block closed and holds this JSON object."""
 
@@ -77,7 +94,9 @@ class BackendInvalid:
     reason: str
 
 
-ParseEvent: TypeAlias = MessageDelta | MessageDone | BackendPart | BackendDone | BackendInvalid
+ParseEvent: TypeAlias = (
+    MessageDelta | MessageDone | BackendProgress | BackendPart | BackendDone | BackendInvalid
+)
 
 
 def held_suffix(text: str, tag: str) -> int:
@@ -188,12 +207,21 @@ class _MemberScanner:
 
     def _close_bracket(self, index: int) -> list[ParseEvent]:
         self._depth -= 1
+        if self._depth == ITEM_DEPTH:
+            return self._progress(self.raw[self._member_start : index + 1])
         if self._depth == 1:
             return self._member(self.raw[self._member_start : index + 1])
         if self._depth == 0:
             self._closed = True
             return self._member(self.raw[self._member_start : index])
         return []
+
+    def _progress(self, text: str) -> list[ParseEvent]:
+        try:
+            member = pydantic_core.from_json("{" + text, allow_partial=True)
+        except ValueError:
+            return []  # the whole-block parse at the end reports the error
+        return [BackendProgress(key, value) for key, value in member.items()]
 
     def _member(self, text: str) -> list[ParseEvent]:
         if self._member_done or not text.strip():
