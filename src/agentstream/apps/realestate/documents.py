@@ -8,6 +8,7 @@ is ``building_codes``). Passages are embedded once per process with
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 DOCS = Path(__file__).resolve().parent / "docs"
 _SECTION = re.compile(r"^## +(.+)$", re.MULTILINE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
 _TITLE = re.compile(r"^# +(.+)$", re.MULTILINE)
 
 
@@ -117,6 +119,31 @@ class DocumentIndex:
             if category is None or self.passages[i].category == category
         ]
         return hits[: max(1, limit)]
+
+    def excerpts(self, query: str, hits: Sequence[Hit], sentences: int = 3) -> list[Hit]:
+        """``hits`` cut to their ``sentences`` sentences closest to ``query``, in text order.
+
+        A small model reads its prompt at a few dozen tokens a second: whole sections cost
+        seconds before the first word of the answer, and most of their sentences are off topic.
+        """
+        if not hits:
+            return []
+        split = [split_sentences(hit.passage.text) for hit in hits]
+        flat = [sentence for sentences_ in split for sentence in sentences_]
+        scores = self.embedder.embed(flat) @ self.embedder.embed([query])[0]
+        trimmed, start = [], 0
+        for hit, parts in zip(hits, split, strict=True):
+            mine = [float(score) for score in scores[start : start + len(parts)]]
+            start += len(parts)
+            best = sorted(sorted(range(len(parts)), key=lambda i: -mine[i])[:sentences])
+            text = " ".join(parts[i] for i in best)
+            trimmed.append(Hit(dataclasses.replace(hit.passage, text=text), hit.score))
+        return trimmed
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of a passage (a full stop before a capital or digit ends one)."""
+    return [part for part in _SENTENCE_END.split(text.strip()) if part]
 
 
 _lock = threading.Lock()
