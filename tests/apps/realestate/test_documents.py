@@ -106,7 +106,7 @@ def test_routing_and_mortgage_math() -> None:
 def test_excerpts_keep_the_sentences_closest_to_the_question_in_text_order() -> None:
     """A passage is cut to its most relevant sentences, in their original order, same source."""
     index = default_index()
-    question = "How far must a house be from the rear lot line?"
+    question = "What is the maximum building height for a house?"  # its last sentence ranks first
     (hit,) = [h for h in index.search(question, "zoning", 5) if "Setbacks" in h.passage.section]
     (short,) = index.excerpts(question, [hit], sentences=2)
     assert short.passage.source == hit.passage.source and short.score == hit.score
@@ -114,7 +114,7 @@ def test_excerpts_keep_the_sentences_closest_to_the_question_in_text_order() -> 
     whole = split_sentences(hit.passage.text)
     assert len(kept) == 2 and len(whole) > 2
     assert [whole.index(s) for s in kept] == sorted(whole.index(s) for s in kept)
-    assert any("rear setback" in s for s in kept)
+    assert "maximum building height" in kept[-1]
     assert index.excerpts(question, []) == []
 
 
