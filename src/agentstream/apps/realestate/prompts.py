@@ -28,6 +28,10 @@ GENERAL = (
 )
 
 
+CITE = "Answer from the passages and cite the ones you use, like [1]."
+"""The last line before the answer: small models follow the instruction nearest to it."""
+
+
 def user_prompt(question: str, context: str | None, hits: Sequence[Hit]) -> str:
     """The user turn: the passages found, then the question and its context.
 
@@ -39,4 +43,6 @@ def user_prompt(question: str, context: str | None, hits: Sequence[Hit]) -> str:
     parts.append(f"Question: {question}")
     if context:
         parts.append(f"Context: {context}")
+    if hits:
+        parts.append(CITE)
     return "\n\n".join(parts)
