@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentstream.apps.realestate.documents import (
+    Hit,
     category_of,
     default_index,
     format_hits,
@@ -125,3 +126,17 @@ def test_split_sentences_ends_at_a_stop_before_a_capital_or_digit() -> None:
         "The rear e.g. this.",
         "3 more.",
     ]
+
+
+def test_excerpts_share_one_sentence_budget_and_drop_passages_left_empty() -> None:
+    """The budget spans all passages; one whose sentences all rank lower is left out."""
+    index = default_index()
+    question = "How far must a house be from the rear lot line?"
+    by_section = {p.section: p for p in index.passages}
+    setbacks = Hit(by_section["Setbacks and lot coverage in NR zones"], 0.6)
+    exits = Hit(by_section["Exits and egress for commercial spaces"], 0.3)
+    (only,) = index.excerpts(question, [setbacks, exits], sentences=2)
+    assert only.passage.section == setbacks.passage.section
+    assert len(split_sentences(only.passage.text)) == 2
+    both = index.excerpts(question, [setbacks, exits], sentences=20)
+    assert [h.passage.text for h in both] == [setbacks.passage.text, exits.passage.text]

@@ -120,24 +120,26 @@ class DocumentIndex:
         ]
         return hits[: max(1, limit)]
 
-    def excerpts(self, query: str, hits: Sequence[Hit], sentences: int = 3) -> list[Hit]:
-        """``hits`` cut to their ``sentences`` sentences closest to ``query``, in text order.
+    def excerpts(self, query: str, hits: Sequence[Hit], sentences: int = 4) -> list[Hit]:
+        """``hits`` cut to the ``sentences`` sentences closest to ``query`` among them all.
 
+        Each passage keeps its chosen sentences in text order; a passage with none is dropped.
         A small model reads its prompt at a few dozen tokens a second: whole sections cost
         seconds before the first word of the answer, and most of their sentences are off topic.
         """
         if not hits:
             return []
-        split = [split_sentences(hit.passage.text) for hit in hits]
-        flat = [sentence for sentences_ in split for sentence in sentences_]
-        scores = self.embedder.embed(flat) @ self.embedder.embed([query])[0]
-        trimmed, start = [], 0
-        for hit, parts in zip(hits, split, strict=True):
-            mine = [float(score) for score in scores[start : start + len(parts)]]
-            start += len(parts)
-            best = sorted(sorted(range(len(parts)), key=lambda i: -mine[i])[:sentences])
-            text = " ".join(parts[i] for i in best)
-            trimmed.append(Hit(dataclasses.replace(hit.passage, text=text), hit.score))
+        split = [
+            (n, part) for n, hit in enumerate(hits) for part in split_sentences(hit.passage.text)
+        ]
+        scores = self.embedder.embed([part for _, part in split]) @ self.embedder.embed([query])[0]
+        ranked = sorted(range(len(split)), key=lambda i: -float(scores[i]))
+        chosen = sorted(ranked[:sentences])
+        trimmed = []
+        for n, hit in enumerate(hits):
+            text = " ".join(split[i][1] for i in chosen if split[i][0] == n)
+            if text:
+                trimmed.append(Hit(dataclasses.replace(hit.passage, text=text), hit.score))
         return trimmed
 
 

@@ -6,8 +6,8 @@ message, its tool calls and results, then ``RunFinished`` with the seed's result
 ``{success, content, agent, query_type, tools_available, tools_used}`` (plus ``sources`` and
 ``citations``).
 
-The best passages are found before the model starts and put in its prompt, cut to their most
-relevant sentences; when they match the question the specialist gets no search tool, so its
+The best passages are found before the model starts and put in its prompt, cut to the sentences
+closest to the question; when they match the question the specialist gets no search tool, so its
 answer streams from the first generated token. The passages the answer cites (by number, or by
 quoting them) are appended as a ``Sources:`` line naming document and section.
 """
@@ -121,7 +121,8 @@ async def invoke(request: Invoke, ctx: RouteContext) -> AsyncIterator[Event]:
     yield status("Searching the Cedar Bay documents...")
     hits = await _search(specialist, request.question)
     sources = [hit.to_dict() for hit in hits]
-    yield status(f"Found {len(hits)} relevant passages", sources=sources)
+    found = f"{len(hits)} relevant passage{'' if len(hits) == 1 else 's'}"
+    yield status(f"Found {found}", sources=sources)
     agent, tools_available = _build(specialist, ctx, request.question, search=not hits)
     run_id = ctx.run.id if ctx.run else "msg"
     stream = AgentStream(
