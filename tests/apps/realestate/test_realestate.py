@@ -96,6 +96,22 @@ async def test_zoning_question_is_answered_from_the_prefetched_passages_with_sou
     assert data["content"].endswith(f"\n\nSources: [1] {first['doc']} § {first['section']}")
 
 
+async def test_one_relevant_passage_is_reported_and_cited_alone(
+    realestate_server: LiveServer,
+) -> None:
+    """Only passages scoring at least 0.3 go in: one found is 'Found 1 relevant passage'."""
+    async with websockets.connect(realestate_server.ws) as ws:
+        await ws.send(invoke("How tall can a detached ADU be?", query_type="zoning"))
+        frames = await recv_result(ws)
+    statuses = [f["message"] for f in frames if f["type"] == "status"]
+    assert statuses[3] == "Found 1 relevant passage"
+    data = frames[-1]["data"]
+    assert [s["section"] for s in data["sources"]] == ["Accessory dwelling units"]
+    assert data["citations"] == [
+        {"n": 1, "doc": "zoning-residential.md", "section": "Accessory dwelling units"}
+    ]
+
+
 async def test_a_question_the_documents_do_not_cover_gets_the_search_tool(
     realestate_server: LiveServer,
 ) -> None:
