@@ -200,3 +200,62 @@ def test_a_repeated_opening_tag_inside_the_message_is_dropped() -> None:
     """<user_message> written again inside the message does not show up in the text."""
     events = parse_answer("<user_message>One<user_message> two</user_message>")
     assert MessageDone("One two") in events
+
+
+# What Qwen 2.5 Coder 1.5B wrote for the ANSWER's request: no <user_message> tag at all.
+UNTAGGED = (
+    "I've built a conservative strategy for your $5,000 targeting 3% a month.\n"
+    f"<backend>\n{json.dumps(STRATEGY, ensure_ascii=False)}\n</backend>"
+)
+UNTAGGED_MESSAGE = "I've built a conservative strategy for your $5,000 targeting 3% a month."
+
+
+def test_untagged_message_streams_before_the_backend() -> None:
+    """Text before any tag streams as the message at once, then the backend parts follow."""
+    parser = AnswerParser()
+    assert parser.feed("\n I've built") == [MessageDelta("I've built")]
+    assert parser.feed(" a plan.\n<back") == [MessageDelta(" a plan.")]
+    assert parser.feed('end>{"a": 1}</backend>') == [
+        MessageDone("I've built a plan."),
+        BackendPart("a", 1),
+        BackendDone({"a": 1}),
+    ]
+    assert parser.complete
+
+
+def test_untagged_message_split_at_every_byte_gives_the_same_result() -> None:
+    """The untagged answer parses the same at any two-chunk split, the message first."""
+    data = UNTAGGED.encode()
+    expected = (UNTAGGED_MESSAGE, UNTAGGED_MESSAGE, list(STRATEGY), BackendDone(STRATEGY))
+    for cut in range(len(data) + 1):
+        events = run([data[:cut], data[cut:]])
+        assert summary(events) == expected, cut
+        assert isinstance(events[0], MessageDelta), cut
+
+
+def test_a_partial_opening_tag_is_held_not_taken_as_message() -> None:
+    """``<user`` at the start waits for the rest of the tag instead of becoming text."""
+    parser = AnswerParser()
+    assert parser.feed("  <user") == []
+    assert parser.feed("_message>Hi") == [MessageDelta("Hi")]
+
+
+def test_text_that_only_looks_like_a_tag_opens_the_message() -> None:
+    """A ``<`` that starts no known tag is message text."""
+    events = parse_answer("<b>Bold</b> plan\n<backend>{}</backend>")
+    assert MessageDone("<b>Bold</b> plan") in events and BackendDone({}) in events
+
+
+def test_an_answer_opening_with_json_is_the_backend() -> None:
+    """A bare ``{`` first is the backend object; a message after it still counts."""
+    events = parse_answer('{"a": 1}\n<user_message>Later</user_message>')
+    assert BackendPart("a", 1) in events and BackendDone({"a": 1}) in events
+    assert MessageDone("Later") in events
+    assert not [e for e in events if isinstance(e, BackendInvalid)]
+
+
+def test_backend_first_then_tagged_message_gives_one_message() -> None:
+    """``<backend>`` first does not open an empty message; the later tagged one is the message."""
+    events = parse_answer('<backend>{"a": 1}</backend>\n<user_message>Later</user_message>')
+    assert [e for e in events if isinstance(e, MessageDone)] == [MessageDone("Later")]
+    assert BackendDone({"a": 1}) in events

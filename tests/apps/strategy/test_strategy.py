@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonpatch
 import pytest
 import websockets
 
@@ -50,8 +51,29 @@ def collapse(types: list[str]) -> list[str]:
     return [t for i, t in enumerate(types) if i == 0 or types[i - 1] != t]
 
 
-async def test_chat_streams_message_then_strategy_parts_then_response(store_url: str) -> None:
-    """A seed message (no action) streams user text, 5 strategy updates, strategy, response."""
+UPDATES = [
+    ("account", "add", "/account"),
+    ("flowchart", "add", "/flowchart"),
+    ("flowchart", "add", "/flowchart/nodes/1"),
+    ("flowchart", "add", "/flowchart/nodes/2"),
+    ("flowchart", "add", "/flowchart/nodes/3"),
+    ("flowchart", "add", "/flowchart/edges"),
+    ("flowchart", "add", "/flowchart/edges/1"),
+    ("flowchart", "add", "/flowchart/edges/2"),
+    ("flowchart", "replace", "/flowchart"),
+    ("degen_class", "add", "/degen_class"),
+    ("strategy_metrics", "add", "/strategy_metrics"),
+    ("guardrails", "add", "/guardrails"),
+    ("guardrails", "add", "/guardrails/enabled/1"),
+    ("guardrails", "replace", "/guardrails"),
+]
+"""The scripted answer's strategy_update frames: (section, op, path), in order."""
+
+
+async def test_chat_streams_message_then_strategy_items_and_parts_then_response(
+    store_url: str,
+) -> None:
+    """A seed message streams user text, then updates item by item and per part, then the end."""
     with strategy_server(store_url) as live:
         async with websockets.connect(chat_url(live)) as ws:
             await ws.send(json.dumps({"message": ASK}))
@@ -64,15 +86,13 @@ async def test_chat_streams_message_then_strategy_parts_then_response(store_url:
         "response",
     ]
     updates = [f for f in frames if f["type"] == "strategy_update"]
-    assert [u["section"] for u in updates] == [
-        "account",
-        "flowchart",
-        "degen_class",
-        "strategy_metrics",
-        "guardrails",
-    ]
-    assert updates[2]["data"] == {"selected": "Low"}
-    assert updates[3]["data"] == {
+    assert all(len(u["patch"]) == 1 for u in updates)
+    assert [(u["section"], u["patch"][0]["op"], u["patch"][0]["path"]) for u in updates] == UPDATES
+    # ``data`` is the whole section, for top-level patches only.
+    assert ["data" in u for u in updates] == [p.count("/") == 1 for _, _, p in UPDATES]
+    by_path = {u["patch"][0]["path"]: u for u in updates}
+    assert by_path["/degen_class"]["data"] == {"selected": "Low"}
+    assert by_path["/strategy_metrics"]["data"] == {
         "impact_monthly_return_delta_pct": 3.0,
         "estimated_capital_required_usd": 5000.0,
     }
@@ -83,6 +103,10 @@ async def test_chat_streams_message_then_strategy_parts_then_response(store_url:
     assert text.startswith("I've built a low-risk strategy for your $5,000")
     StrategyJSON.model_validate(response["strategy_json"])
     assert frames[-2]["strategy_json"] == response["strategy_json"]
+    state: dict[str, Any] = {}
+    for update in updates:
+        state = jsonpatch.apply_patch(state, update["patch"])
+    assert state == response["strategy_json"]
     assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))
 
 
@@ -152,20 +176,24 @@ async def test_seed_messages_payload_and_bad_requests(store_url: str) -> None:
 
 
 @pytest.mark.slow
-async def test_gemma_answer_is_parsed_into_the_seed_structure(store_url: str) -> None:
-    """With the embedded Gemma model the run ends in a response with message and strategy."""
+async def test_gemma_answer_streams_the_message_first_then_a_valid_strategy(
+    store_url: str,
+) -> None:
+    """With the embedded Gemma model the first content is chat text, and the strategy validates."""
     with strategy_server(store_url, model="gemma") as live:
         async with websockets.connect(chat_url(live)) as ws:
             await ws.send(json.dumps({"message": ASK}))
-            frames = await recv_response(ws, timeout=90)
+            frames = await recv_response(ws, timeout=120)
     types = [f["type"] for f in frames]
+    content = [f for f in frames if f["type"] in ("user_message_chunk", "strategy_update")]
+    assert content and content[0]["type"] == "user_message_chunk", types
+    assert types.count("user_message_chunk") >= 2  # streamed token by token, not in one piece
     assert types[0] == "start" and types[-2:] == ["strategy", "response"]
     response = frames[-1]
-    assert isinstance(response["user_message"], str)
-    if response["strategy_json"] is not None:
-        StrategyJSON.model_validate(response["strategy_json"])
-    else:
-        assert "strategy_error" in types and response["error"]
+    text = "".join(f["content"] for f in frames if f["type"] == "user_message_chunk")
+    assert response["user_message"] == text and text.strip()
+    assert "strategy_error" not in types and "error" not in response, response
+    StrategyJSON.model_validate(response["strategy_json"])
     assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import jsonpatch
 import pytest
 
 from agentstream.apps.strategy.schemas import InvalidStrategy, validate_part, validate_strategy
@@ -25,19 +26,34 @@ def play(
     return stream, [*events, *stream.finish()]
 
 
-def test_valid_answer_streams_text_then_each_part_then_the_snapshot() -> None:
-    """Text chunks, one StateDelta per part, then a snapshot of the validated strategy."""
+SCRIPTED_OPS = [
+    ("add", "/account"),
+    ("add", "/flowchart"),
+    ("add", "/flowchart/nodes/1"),
+    ("add", "/flowchart/nodes/2"),
+    ("add", "/flowchart/nodes/3"),
+    ("add", "/flowchart/edges"),
+    ("add", "/flowchart/edges/1"),
+    ("add", "/flowchart/edges/2"),
+    ("replace", "/flowchart"),
+    ("add", "/degen_class"),
+    ("add", "/strategy_metrics"),
+    ("add", "/guardrails"),
+    ("add", "/guardrails/enabled/1"),
+    ("replace", "/guardrails"),
+]
+"""The deltas of the scripted answer: list parts item by item, then each validated part."""
+
+
+def test_valid_answer_streams_text_then_each_item_and_part_then_the_snapshot() -> None:
+    """Text chunks, a StateDelta per list item and per validated part, then the snapshot."""
     stream, events = play(scripted_answer("I have $5000 and want a conservative 3% a month", None))
     kinds = [type(e).__name__ for e in events]
     assert kinds[0] == "TextMessageChunk" and kinds[-1] == "StateSnapshot"
     deltas = [e for e in events if isinstance(e, StateDelta)]
-    assert [d.delta[0]["path"] for d in deltas] == [
-        "/account",
-        "/flowchart",
-        "/degen_class",
-        "/strategy_metrics",
-        "/guardrails",
-    ]
+    assert all(len(d.delta) == 1 for d in deltas)
+    assert [(d.delta[0]["op"], d.delta[0]["path"]) for d in deltas] == SCRIPTED_OPS
+    assert deltas[1].delta[0]["value"] == {"nodes": [GOOD["flowchart"]["nodes"][0]]}
     assert events[-1] == StateSnapshot(snapshot=GOOD)
     assert stream.result() == {"user_message": stream.user_message, "strategy_json": GOOD}
     assert all(e.message_id == "m1" for e in events if isinstance(e, TextMessageChunk))
@@ -122,3 +138,34 @@ def test_lenient_shapes_are_normalised() -> None:
         {"name": "Stop-loss", "status": "active", "value": None}
     ]
     assert validate_part("unknown_key", {}) is None
+
+
+def test_deltas_applied_in_order_rebuild_the_strategy_at_any_split() -> None:
+    """For every two-chunk split, the patches applied in order give the validated strategy."""
+    answer = scripted_answer("I have $5000 and want a conservative 3% a month", None)
+    for cut in range(0, len(answer) + 1, 3):
+        stream = StrategyStream(None)
+        events = [*stream.feed(answer[:cut]), *stream.feed(answer[cut:]), *stream.finish()]
+        state: dict[str, Any] = {}
+        for event in events:
+            if isinstance(event, StateDelta):
+                state = jsonpatch.apply_patch(state, event.delta)
+        assert state == GOOD == stream.result()["strategy_json"], cut
+
+
+def test_a_node_list_cut_short_keeps_its_items_and_reports_the_json() -> None:
+    """An answer cut inside the flowchart shows the nodes written so far, then an error."""
+    answer = scripted_answer("I have $5000 and want a conservative 3% a month", None)
+    cut = answer.index('"id": "n3"')
+    stream, events = play(answer[:cut], last_good=None)
+    deltas = [e.delta[0] for e in events if isinstance(e, StateDelta)]
+    assert [d["path"] for d in deltas] == ["/account", "/flowchart", "/flowchart/nodes/1"]
+    assert [e.value["code"] for e in events if isinstance(e, Custom)] == ["unclosed"]
+    assert events[-1] == StateSnapshot(snapshot=None)
+
+
+def test_items_of_an_unknown_part_are_not_state() -> None:
+    """A member the strategy does not have never becomes a delta, item by item or whole."""
+    answer = '<user_message>Hi</user_message><backend>{"notes": {"list": [{"a": 1}]}}</backend>'
+    _, events = play(answer)
+    assert not [e for e in events if isinstance(e, StateDelta)]

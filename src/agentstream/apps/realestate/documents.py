@@ -8,6 +8,7 @@ is ``building_codes``). Passages are embedded once per process with
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 DOCS = Path(__file__).resolve().parent / "docs"
 _SECTION = re.compile(r"^## +(.+)$", re.MULTILINE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
 _TITLE = re.compile(r"^# +(.+)$", re.MULTILINE)
 
 
@@ -117,6 +119,33 @@ class DocumentIndex:
             if category is None or self.passages[i].category == category
         ]
         return hits[: max(1, limit)]
+
+    def excerpts(self, query: str, hits: Sequence[Hit], sentences: int = 4) -> list[Hit]:
+        """``hits`` cut to the ``sentences`` sentences closest to ``query`` among them all.
+
+        Each passage keeps its chosen sentences in text order; a passage with none is dropped.
+        A small model reads its prompt at a few dozen tokens a second: whole sections cost
+        seconds before the first word of the answer, and most of their sentences are off topic.
+        """
+        if not hits:
+            return []
+        split = [
+            (n, part) for n, hit in enumerate(hits) for part in split_sentences(hit.passage.text)
+        ]
+        scores = self.embedder.embed([part for _, part in split]) @ self.embedder.embed([query])[0]
+        ranked = sorted(range(len(split)), key=lambda i: -float(scores[i]))
+        chosen = sorted(ranked[:sentences])
+        trimmed = []
+        for n, hit in enumerate(hits):
+            text = " ".join(split[i][1] for i in chosen if split[i][0] == n)
+            if text:
+                trimmed.append(Hit(dataclasses.replace(hit.passage, text=text), hit.score))
+        return trimmed
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of a passage (a full stop before a capital or digit ends one)."""
+    return [part for part in _SENTENCE_END.split(text.strip()) if part]
 
 
 _lock = threading.Lock()

@@ -3,7 +3,13 @@
 Events, in order: a status naming the specialist, the document search and what it found, the
 agent's text (``TextMessageChunk``) with a ``Custom("message")`` carrying each complete assistant
 message, its tool calls and results, then ``RunFinished`` with the seed's result
-``{success, content, agent, query_type, tools_available, tools_used}`` (plus ``sources``).
+``{success, content, agent, query_type, tools_available, tools_used}`` (plus ``sources`` and
+``citations``).
+
+The best passages are found before the model starts and put in its prompt, cut to the sentences
+closest to the question; when they match the question the specialist gets no search tool, so its
+answer streams from the first generated token. The passages the answer cites (by number, or by
+quoting them) are appended as a ``Sources:`` line naming document and section.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any
 
 from agentstream.agents.runner import AgentStream
 from agentstream.apps.realestate import scripted
+from agentstream.apps.realestate.citations import Citation, cited, sources_line
 from agentstream.apps.realestate.documents import Hit, default_index
 from agentstream.apps.realestate.prompts import user_prompt
 from agentstream.apps.realestate.schemas import AnyMessage, Invoke
@@ -31,7 +38,9 @@ from agentstream.protocol.events import (
 
 logger = logging.getLogger(__name__)
 
-PREFETCH = 3
+PREFETCH = 2
+MIN_SCORE = 0.3
+"""Cosine similarity below which a passage is not about the question (off-topic ones score <0.2)."""
 MAX_TOKENS = 240
 MAX_TOOL_CALLS = 1
 
@@ -74,10 +83,24 @@ class Messages:
 
 async def _search(specialist: Specialist, question: str) -> list[Hit]:
     index = await asyncio.to_thread(default_index)
-    return await asyncio.to_thread(index.search, question, specialist.category, PREFETCH)
+    hits = await asyncio.to_thread(index.search, question, specialist.category, PREFETCH)
+    relevant = [hit for hit in hits if hit.score >= MIN_SCORE]
+    return await asyncio.to_thread(index.excerpts, question, relevant)
 
 
-def _build(specialist: Specialist, ctx: RouteContext, question: str) -> tuple[Any, int]:
+def _sources(messages: Messages, hits: list[Hit]) -> tuple[list[Event], list[Citation]]:
+    """A ``Sources:`` chunk ending the current message, for the passages it cites."""
+    citations = cited("".join(messages.pieces), hits) if messages.current_id else []
+    line = sources_line(citations)
+    if not line or messages.current_id is None:
+        return [], citations
+    chunk = TextMessageChunk(delta=f"\n\n{line}", message_id=messages.current_id)
+    return [*messages.add(chunk), chunk], citations
+
+
+def _build(
+    specialist: Specialist, ctx: RouteContext, question: str, search: bool
+) -> tuple[Any, int]:
     model = ctx.model(scripted=lambda: scripted.scripted_turns(specialist, question))
     config = model.get_config() or {}
     if "max_tokens" in config:
@@ -85,7 +108,7 @@ def _build(specialist: Specialist, ctx: RouteContext, question: str) -> tuple[An
     if "max_tool_calls" in config:
         # The best passages are already in the prompt: one more search is plenty.
         model.update_config(max_tool_calls=MAX_TOOL_CALLS)
-    agent = specialist.build(model)
+    agent = specialist.build(model, search=search)
     return agent, len(agent.tool_names)
 
 
@@ -98,8 +121,9 @@ async def invoke(request: Invoke, ctx: RouteContext) -> AsyncIterator[Event]:
     yield status("Searching the Cedar Bay documents...")
     hits = await _search(specialist, request.question)
     sources = [hit.to_dict() for hit in hits]
-    yield status(f"Found {len(hits)} relevant passages", sources=sources)
-    agent, tools_available = _build(specialist, ctx, request.question)
+    found = f"{len(hits)} relevant passage{'' if len(hits) == 1 else 's'}"
+    yield status(f"Found {found}", sources=sources)
+    agent, tools_available = _build(specialist, ctx, request.question, search=not hits)
     run_id = ctx.run.id if ctx.run else "msg"
     stream = AgentStream(
         agent,
@@ -122,6 +146,9 @@ async def invoke(request: Invoke, ctx: RouteContext) -> AsyncIterator[Event]:
         logger.info("run=%s | answer cut at the token limit", run_id)
     if ctx.cancel_signal is not None and ctx.cancel_signal.is_set():
         return
+    cite_events, citations = _sources(messages, hits)
+    for event in cite_events:
+        yield event
     for done in messages.flush():
         yield done
     yield RunFinished(
@@ -133,6 +160,7 @@ async def invoke(request: Invoke, ctx: RouteContext) -> AsyncIterator[Event]:
             "tools_available": tools_available,
             "tools_used": tools_used,
             "sources": sources,
+            "citations": [citation.to_dict() for citation in citations],
         }
     )
 

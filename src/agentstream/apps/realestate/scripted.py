@@ -1,7 +1,9 @@
-"""A scripted specialist: it searches with its tool, then quotes the best passage it found.
+"""A scripted specialist: it quotes the best passage in its prompt, or searches for one first.
 
-The search really runs (Strands executes the tool against the shipped documents), so the scripted
-answer carries a real passage, cited, and the whole orchestrator can be tested deterministically.
+When the orchestrator found passages, they are in the prompt and the answer quotes the first. When
+it found none, the search really runs (Strands executes the tool against the shipped documents),
+so the scripted answer still carries a real passage, cited, and the whole orchestrator can be
+tested deterministically.
 """
 
 from __future__ import annotations
@@ -25,6 +27,18 @@ def _tool_results(messages: list[dict[str, Any]]) -> list[str]:
     return results
 
 
+def _prompt_passages(messages: list[dict[str, Any]]) -> list[str]:
+    """The user's text when the orchestrator put passages in it."""
+    texts = [
+        block["text"]
+        for message in messages
+        if message.get("role") == "user"
+        for block in message.get("content") or []
+        if "text" in block
+    ]
+    return [text for text in texts if "\n[1] " in text]
+
+
 def quote(result: str) -> str:
     """An answer quoting the first two sentences of the best passage in a search result."""
     match = _FIRST_HIT.search(result)
@@ -40,7 +54,7 @@ def scripted_turns(specialist: Specialist, question: str) -> list[Any]:
     def turn(
         messages: list[dict[str, Any]], tool_specs: Any, tool_choice: Any
     ) -> list[dict[str, Any]]:
-        results = _tool_results(messages)
+        results = _tool_results(messages) or _prompt_passages(messages)
         if not results:
             return [
                 {"text": "Let me search the documents. "},

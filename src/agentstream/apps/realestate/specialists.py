@@ -86,12 +86,17 @@ class Specialist:
     tools: Callable[[], list[Any]]
     search_tool: str
 
-    def build(self, model: Any) -> Any:
-        """A fresh Strands agent for one question."""
+    def build(self, model: Any, *, search: bool = True) -> Any:
+        """A fresh Strands agent for one question; ``search=False`` leaves out the search tool.
+
+        When the passages the question needs are already in the prompt, another search only
+        costs a model step and a prompt re-read (seconds of silence on a small CPU model).
+        """
         from strands import Agent
 
+        tools = [t for t in self.tools() if search or t.tool_name != self.search_tool]
         return Agent(
-            model=model, tools=self.tools(), system_prompt=self.system_prompt, callback_handler=None
+            model=model, tools=tools, system_prompt=self.system_prompt, callback_handler=None
         )
 
 

@@ -15,13 +15,17 @@ inside a multi-byte character) and returns events as soon as they are certain:
 - :class:`MessageDelta` as soon as the ``<user_message>`` tag is open; a piece that might be the
   start of ``</user_message>`` is held back until the next piece settles it. Leading and trailing
   whitespace is trimmed, so the deltas concatenate to :attr:`MessageDone.text`.
+- :class:`BackendProgress` each time an object inside a list of a top-level member closes (a
+  flowchart node or edge, a guardrail): the member so far, parsed in pydantic-core's partial mode,
+  so long parts fill in item by item;
 - :class:`BackendPart` each time a top-level member of the backend JSON object is complete (a
   container member at its closing bracket, a scalar at the following ``,`` or ``}``).
 - :class:`BackendDone` with the whole object when ``</backend>`` arrives, or
   :class:`BackendInvalid` when the block is malformed, unclosed or missing.
 
-An answer with no tags at all (small models forget them) yields its text as the user message when
-the stream ends. The parser does no I/O and no validation beyond JSON syntax.
+Text before any tag is the user message, streamed the same way (small models often drop the
+``<user_message>`` tag and start writing the message at once), and an answer that opens with a bare
+``{`` is taken as the backend JSON. The parser does no I/O and no validation beyond JSON syntax.
 """
 
 from __future__ import annotations
@@ -31,10 +35,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+import pydantic_core
+
 OPEN_MESSAGE = "<user_message>"
 CLOSE_MESSAGE = "</user_message>"
 OPEN_BACKEND = "<backend>"
 CLOSE_BACKEND = "</backend>"
+
+ITEM_DEPTH = 3
+"""Nesting depth back at which an item of a list in a top-level member has closed
+(``{"flowchart": {"nodes": [{…}`` : backend object 1, flowchart 2, nodes 3)."""
 
 InvalidCode: TypeAlias = Literal["missing", "invalid_json", "not_object", "unclosed"]
 
@@ -62,6 +72,14 @@ class BackendPart:
 
 
 @dataclass(frozen=True, slots=True)
+class BackendProgress:
+    """A top-level member still being written: ``value`` holds its complete list items so far."""
+
+    key: str
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
 class BackendDone:
     """The backend block closed and holds this JSON object."""
 
@@ -76,7 +94,9 @@ class BackendInvalid:
     reason: str
 
 
-ParseEvent: TypeAlias = MessageDelta | MessageDone | BackendPart | BackendDone | BackendInvalid
+ParseEvent: TypeAlias = (
+    MessageDelta | MessageDone | BackendProgress | BackendPart | BackendDone | BackendInvalid
+)
 
 
 def held_suffix(text: str, tag: str) -> int:
@@ -129,7 +149,9 @@ class _MessageWriter:
 class _MemberScanner:
     """Finds complete top-level members of a JSON object as its text arrives."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, bare: bool = False) -> None:
+        self.bare = bare
+        """The object came without a ``<backend>`` tag: its closing brace ends the block."""
         self.raw = ""
         self._pos = 0
         self._depth = 0
@@ -139,6 +161,16 @@ class _MemberScanner:
         self._closed = False
         self._member_start = 0
         self._member_done = False
+
+    @property
+    def closed(self) -> bool:
+        """The object's closing brace has arrived."""
+        return self._closed
+
+    def take_rest(self) -> str:
+        """Remove and return the text after the closing brace (it is not part of the block)."""
+        rest, self.raw = self.raw[self._pos :], self.raw[: self._pos]
+        return rest
 
     def feed(self, text: str) -> list[ParseEvent]:
         self.raw += text
@@ -175,12 +207,21 @@ class _MemberScanner:
 
     def _close_bracket(self, index: int) -> list[ParseEvent]:
         self._depth -= 1
+        if self._depth == ITEM_DEPTH:
+            return self._progress(self.raw[self._member_start : index + 1])
         if self._depth == 1:
             return self._member(self.raw[self._member_start : index + 1])
         if self._depth == 0:
             self._closed = True
             return self._member(self.raw[self._member_start : index])
         return []
+
+    def _progress(self, text: str) -> list[ParseEvent]:
+        try:
+            member = pydantic_core.from_json("{" + text, allow_partial=True)
+        except ValueError:
+            return []  # the whole-block parse at the end reports the error
+        return [BackendProgress(key, value) for key, value in member.items()]
 
     def _member(self, text: str) -> list[ParseEvent]:
         if self._member_done or not text.strip():
@@ -298,6 +339,31 @@ class AnswerParser:
         return self._in_backend()
 
     def _outside(self) -> list[ParseEvent]:
+        if not (self.message_seen or self.backend_seen):
+            return self._opening()
+        return self._between()
+
+    def _opening(self) -> list[ParseEvent]:
+        """Start of the answer: an untagged opening is the message (or a bare JSON backend).
+
+        Small models often drop ``<user_message>`` and write the message straight away; held
+        back until the end, it would reach the chat last and in one piece.
+        """
+        head = self._pending.lstrip()
+        if not head or any(
+            tag.startswith(head[: len(tag)]) for tag in (OPEN_MESSAGE, OPEN_BACKEND)
+        ):
+            return self._between()
+        if head.startswith("{"):
+            self._mode, self.backend_seen = "backend", True
+            self._scanner = _MemberScanner(bare=True)
+        else:
+            self._mode, self.message_seen = "message", True
+        self._loose.append(self._pending[: len(self._pending) - len(head)])
+        self._pending = head
+        return []
+
+    def _between(self) -> list[ParseEvent]:
         found = [(self._pending.find(tag), tag) for tag in (OPEN_MESSAGE, OPEN_BACKEND)]
         hits = [(index, tag) for index, tag in found if index >= 0]
         if not hits:
@@ -354,7 +420,13 @@ class AnswerParser:
         keep = held_suffix(self._pending, CLOSE_BACKEND)
         safe = self._pending[: len(self._pending) - keep]
         self._pending = self._pending[len(safe) :]
-        return scanner.feed(safe)
+        events = scanner.feed(safe)
+        if scanner.bare and scanner.closed:  # no tag to wait for: the object itself ended
+            self._pending = scanner.take_rest() + self._pending
+            self._mode = "outside"
+            self.backend = parse_backend(scanner.raw)
+            return [*events, self.backend]
+        return events
 
 
 def _drop_partial(text: str, tag: str) -> str:

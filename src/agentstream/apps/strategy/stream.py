@@ -3,8 +3,12 @@
 Pure (no I/O): feed it the model's text deltas, read canonical events back.
 
 - user-message text becomes ``TextMessageChunk`` the moment its tag is open;
-- each complete, valid top-level part of the backend JSON becomes a ``StateDelta`` (a JSON Patch
-  ``add`` of ``/<part>``), so the UI fills in while the model is still writing;
+- a part with lists (the flowchart's nodes and edges, the guardrails) fills in item by item: its
+  first complete item adds ``/<part>``, later items are RFC 6902 patches of it (``add`` of
+  ``/<part>/nodes/1``…), as the model writes them (not yet validated);
+- each complete, valid top-level part of the backend JSON becomes a ``StateDelta`` (an ``add``
+  of ``/<part>``, or a ``replace`` of what its items built), so the UI fills in while the model
+  is still writing, and the validated part wins over its items;
 - an invalid part, malformed JSON or a missing block becomes ``Custom("strategy_error")``;
 - :meth:`StrategyStream.finish` ends with a ``StateSnapshot`` of the strategy that now holds: the
   new one when it validated, else the last good one (so a bad answer never breaks the UI).
@@ -14,15 +18,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonpatch
+
 from agentstream.apps.strategy.parser import (
     AnswerParser,
     BackendDone,
     BackendInvalid,
     BackendPart,
+    BackendProgress,
     MessageDelta,
     ParseEvent,
 )
-from agentstream.apps.strategy.schemas import InvalidStrategy, validate_part, validate_strategy
+from agentstream.apps.strategy.schemas import (
+    PARTS,
+    InvalidStrategy,
+    validate_part,
+    validate_strategy,
+)
 from agentstream.protocol.events import Custom, Event, StateDelta, StateSnapshot, TextMessageChunk
 
 
@@ -36,6 +48,8 @@ class StrategyStream:
         self.message_id = message_id
         self.strategy: dict[str, Any] | None = None
         self.error: str | None = None
+        self._shown: dict[str, Any] = {}
+        """What the deltas so far have put at each ``/<part>``."""
 
     @property
     def user_message(self) -> str:
@@ -68,6 +82,8 @@ class StrategyStream:
             match item:
                 case MessageDelta(text=text):
                     events.append(TextMessageChunk(delta=text, message_id=self.message_id))
+                case BackendProgress(key=key, value=value):
+                    events.extend(self._progress(key, value))
                 case BackendPart(key=key, value=value):
                     events.extend(self._part(key, value))
                 case BackendDone(value=value):
@@ -76,6 +92,20 @@ class StrategyStream:
                     events.append(self._fail(reason, code))
         return events
 
+    def _progress(self, key: str, value: Any) -> list[Event]:
+        if key not in PARTS or not isinstance(value, dict):
+            return []
+        shown = self._shown.get(key)
+        if shown is None:
+            ops = [{"op": "add", "path": f"/{key}", "value": value}]
+        else:
+            ops = [
+                {**op, "path": f"/{key}{op['path']}"}
+                for op in jsonpatch.make_patch(shown, value).patch
+            ]
+        self._shown[key] = value
+        return [StateDelta(delta=ops)] if ops else []
+
     def _part(self, key: str, value: Any) -> list[Event]:
         try:
             part = validate_part(key, value)
@@ -83,7 +113,9 @@ class StrategyStream:
             return [self._fail(f"invalid {key}: {exc}", "invalid_strategy", section=key)]
         if part is None:
             return []
-        return [StateDelta(delta=[{"op": "add", "path": f"/{key}", "value": part}])]
+        op = "replace" if key in self._shown else "add"
+        self._shown[key] = part
+        return [StateDelta(delta=[{"op": op, "path": f"/{key}", "value": part}])]
 
     def _done(self, value: dict[str, Any]) -> list[Event]:
         try:

@@ -1,4 +1,8 @@
-"""What the title generator tells the model, and the conversation as Strands messages."""
+"""What the title generator tells the model, and the conversation as Strands messages.
+
+The system prompt is the fixed prefix of every request, so llama.cpp keeps it in its KV cache;
+it is kept short because a cold start reads it at a few dozen tokens a second on a small CPU.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,14 @@ from collections.abc import Sequence
 from typing import Any
 
 SYSTEM_PROMPT = """\
-You are a title generator for writers and content teams. The user describes a piece (an article,
-a video, a talk) or asks to refine earlier titles. Answer with five short, specific title ideas
-as a numbered list, then one sentence on the angle they share. When the user refers to earlier
-titles ("shorter", "more playful", "the second one"), build on the conversation so far.
+You write titles. The user describes a piece (article, video, talk) or asks to change earlier
+titles; build on the conversation. Reply with five short, specific titles as a numbered list,
+then one sentence on the angle they share.
 
-Example. User: "A blog post about keeping sourdough starter alive while travelling."
+Example for "A blog post about keeping sourdough starter alive while travelling":
 1. Your Starter Can Travel Too
-2. Sourdough on the Road: Keeping Your Starter Alive
-3. The Frequent Flyer's Guide to Sourdough Starter
+2. Sourdough on the Road
+3. The Frequent Flyer's Starter Guide
 4. Pack the Flour: Starter Care Away From Home
 5. Don't Let Your Starter Die on Vacation
 These lean practical and friendly, for bakers who travel.
