@@ -46,10 +46,6 @@ def test_the_same_store_always_gets_the_same_call_store(tmp_path: Path) -> None:
     assert calls_of(first) is not calls_of(second)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the WeakKeyDictionary's value (CallRecords.store) keeps its key alive",
-)
 def test_the_call_store_lives_no_longer_than_its_store() -> None:
     """Dropping the last reference to a store frees it and its call store (no cache leak)."""
     store = open_store("sqlite://:memory:")

@@ -9,8 +9,6 @@ client and table prefix), and the call tables are created on first use.
 
 from __future__ import annotations
 
-import weakref
-
 from agentstream.apps.calledit.records.base import CallRecords, CallStore
 from agentstream.apps.calledit.records.rows import (
     CALL_STATUSES,
@@ -50,7 +48,9 @@ __all__ = [
 ]
 
 # One call store per framework store, living as long as it does (its schema check runs once).
-_BY_STORE: weakref.WeakKeyDictionary[object, CallRecords] = weakref.WeakKeyDictionary()
+# Kept on the store object itself: the pair is then one cycle the collector frees together. (A
+# WeakKeyDictionary cannot do this: its value refers back to its key, which keeps both alive.)
+_ATTR = "_calledit_calls"
 
 
 def calls_of(store: Store) -> CallStore:
@@ -59,9 +59,10 @@ def calls_of(store: Store) -> CallStore:
     Raises:
         StoreError: The backend is one CalledIt cannot keep calls in.
     """
-    found = _BY_STORE.get(store)
-    if found is None:
-        found = _BY_STORE[store] = _build(store)
+    found = getattr(store, _ATTR, None)
+    if not isinstance(found, CallRecords):
+        found = _build(store)
+        setattr(store, _ATTR, found)
     return found
 
 
