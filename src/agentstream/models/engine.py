@@ -24,6 +24,7 @@ from typing import Any
 
 from strands.types.exceptions import ContextWindowOverflowException
 
+from agentstream.errors import AgentstreamError
 from agentstream.models import weights as weights_mod
 
 logger = logging.getLogger(__name__)
@@ -31,8 +32,10 @@ logger = logging.getLogger(__name__)
 Chunk = dict[str, Any]
 
 
-class ModelError(Exception):
-    """The local model failed: it could not load, or the engine rejected a request."""
+class ModelError(AgentstreamError):
+    """The model failed: it could not load, the engine rejected a request, or it stopped short."""
+
+    code = "model_error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,13 @@ class EngineSettings:
 
     n_ctx: int = 4096
     threads: int | None = None
+    """Threads that generate tokens (default: usable cores minus one)."""
+    batch_threads: int | None = None
+    """Threads that read the prompt (default: every usable core). Prompt processing is one big
+    matrix product per batch, so it uses a second core well even when generation (one token at
+    a time, a barrier after every operation) does not."""
+    batch: int = 128
+    """Prompt tokens per batch: the engine reports progress after each one."""
 
 
 class _Done:
@@ -183,7 +193,8 @@ def _start_server(path: Path, settings: EngineSettings) -> Any:
     params.n_ctx = settings.n_ctx
     params.n_parallel = 1
     params.cpuparams.n_threads = threads
-    params.cpuparams_batch.n_threads = threads
+    params.cpuparams_batch.n_threads = settings.batch_threads or usable_cores()
+    params.n_batch = params.n_ubatch = settings.batch
     params.verbosity = 3 if logger.isEnabledFor(logging.DEBUG) else 0
     # The embedded server also listens on 127.0.0.1 (CORS open to all origins). A random key
     # keeps browsers and other local processes out; in-process calls are not affected.
@@ -202,11 +213,15 @@ def default_threads() -> int:
     machine) costs little when idle and avoids collapse under load: on 2 busy cores, Gemma 270M
     measured 2-9 tok/s with 2 threads and 26-48 tok/s with 1 (66-70 vs 47 when idle).
     """
+    return max(1, min(usable_cores() - 1, 8))
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores - 1, 8))
+        return os.cpu_count() or 1
 
 
 def _engine_error(error: Any) -> Exception:

@@ -19,6 +19,7 @@ This module does no I/O: feed it text, read events back.
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -440,6 +441,27 @@ class ForcedDecoder:
         return self.blocks.finish(finish_reason)
 
 
+class PlannedDecoder:
+    """A tool call decided in advance (no generation): one toolUse block with its input."""
+
+    def __init__(self, name: str, arguments: Any) -> None:
+        """Call tool ``name`` with ``arguments``."""
+        self.name = name
+        self.arguments = arguments
+        self.blocks = _Blocks()
+
+    def feed(self, text: str) -> list[Event]:
+        """Nothing is generated for a planned call."""
+        return []
+
+    def finish(self, finish_reason: str | None) -> list[Event]:
+        """The whole call: block start, its input, block stop, message stop."""
+        tool = {"toolUseId": new_tool_use_id(), "name": self.name}
+        arguments = json.dumps(self.arguments, ensure_ascii=False)
+        start = self.blocks.start(tool)
+        return [*start, self.blocks.tool_input(arguments), *self.blocks.finish(finish_reason)]
+
+
 class StepDecoder:
     """One JSON step: the message as text deltas, a tool call as a toolUse block."""
 
@@ -481,4 +503,4 @@ class StepDecoder:
         return self.blocks.finish(finish_reason)
 
 
-Decoder: TypeAlias = TextDecoder | ForcedDecoder | StepDecoder
+Decoder: TypeAlias = TextDecoder | ForcedDecoder | StepDecoder | PlannedDecoder
