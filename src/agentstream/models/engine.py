@@ -53,6 +53,25 @@ class EngineSettings:
     """Prompt tokens per batch: the engine reports progress after each one."""
 
 
+@dataclass(slots=True)
+class EngineTotals:
+    """Work done by an engine since it started, from llama.cpp's own timings (for benchmarks)."""
+
+    prompt_tokens: int = 0
+    prompt_ms: float = 0.0
+    cached_tokens: int = 0
+    generated_tokens: int = 0
+    generation_ms: float = 0.0
+
+    def add(self, timings: dict[str, Any]) -> None:
+        """Count one finished request's ``timings``."""
+        self.prompt_tokens += int(timings.get("prompt_n", 0))
+        self.prompt_ms += float(timings.get("prompt_ms", 0.0))
+        self.cached_tokens += int(timings.get("cache_n", 0))
+        self.generated_tokens += int(timings.get("predicted_n", 0))
+        self.generation_ms += float(timings.get("predicted_ms", 0.0))
+
+
 class _Done:
     """Queue sentinel: the generation job has returned."""
 
@@ -75,6 +94,7 @@ class Engine:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentstream-llm")
         self._jobs = 0
         self._jobs_lock = threading.Lock()
+        self.totals = EngineTotals()
 
     @property
     def busy(self) -> bool:
@@ -162,6 +182,8 @@ class Engine:
                 if "error" in chunk:
                     failure.append(_engine_error(chunk["error"]))
                     return True
+                if isinstance(chunk.get("timings"), dict):
+                    self.totals.add(chunk["timings"])
                 push(chunk)
                 return should_stop()
 

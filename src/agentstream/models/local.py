@@ -50,6 +50,9 @@ T = TypeVar("T", bound=BaseModel)
 
 __all__ = ["LocalConfig", "LocalModel", "ModelError"]
 
+PLANNED_MESSAGE_CHARS = 320
+"""The longest message of a planned step: a few sentences before the call, not a restatement."""
+
 
 class LocalConfig(TypedDict, total=False):
     """Settings of a :class:`LocalModel` (``weights``, ``n_ctx``, ``threads`` are fixed at load)."""
@@ -271,7 +274,8 @@ class LocalModel(Model):
             offered = [s for s in specs if s["name"] == only]
         elif answer and _enough_tools(messages, self.config["max_tool_calls"]):
             offered, turns = [], _with_note(turns, prompt.ENOUGH_TOOLS)
-        schema = steps.step_schema(offered, answer=answer)
+        limit = PLANNED_MESSAGE_CHARS if only is not None else None
+        schema = steps.step_schema(offered, answer=answer, message_chars=limit)
         text = prompt.render(self.template, system, turns)
         return _Call("step", text, schema, steps.StepDecoder())
 

@@ -65,12 +65,16 @@ def forced_schema(tool_spec: Mapping[str, Any]) -> dict[str, Any]:
     return {**arguments_schema(tool_spec), "x-guidance": GUIDANCE}
 
 
-def step_schema(tool_specs: Sequence[Mapping[str, Any]], *, answer: bool) -> dict[str, Any]:
+def step_schema(
+    tool_specs: Sequence[Mapping[str, Any]], *, answer: bool, message_chars: int | None = None
+) -> dict[str, Any]:
     """The schema of one step: a message, then a call of one of ``tool_specs`` or ``null``.
 
     Args:
         tool_specs: The tools the step may call (may be empty: then the call must be null).
         answer: Whether ``null`` (no tool call, the reply is final) is allowed.
+        message_chars: The longest message allowed (a small model otherwise restates in its
+            message the whole call it is about to make, doubling the tokens it generates).
 
     Returns:
         A JSON schema for LLGuidance, each tool's ``$defs`` hoisted to the root.
@@ -83,7 +87,9 @@ def step_schema(tool_specs: Sequence[Mapping[str, Any]], *, answer: bool) -> dic
         calls.append(_closed({"name": {"const": spec["name"]}, "arguments": args}))
     if answer or not calls:
         calls.append({"type": "null"})
-    message = {"type": "string", "minLength": 1}  # an empty answer would be an empty message
+    message: dict[str, Any] = {"type": "string", "minLength": 1}  # never an empty answer
+    if message_chars is not None:
+        message["maxLength"] = message_chars
     schema = _closed({"message": message, "tool_call": {"anyOf": calls}})
     if defs:
         schema["$defs"] = defs
