@@ -7,7 +7,8 @@ results. Steps:
 - ``{"text": "..."}``: streamed as several small deltas (split on word boundaries);
 - ``{"tool": name, "input": {...}}``: one tool call, its input streamed in word-sized pieces;
 - ``{"sleep": seconds}``: a pause;
-- ``{"error": "message"}``: the model fails with :class:`ScriptedModelError`.
+- ``{"error": "message"}``: the model fails with :class:`ScriptedModelError`;
+- ``{"stop": reason}``: the reply ends with that stop reason (e.g. ``"max_tokens"``).
 
 Between deltas the model honours ``delay`` (seconds per delta) and stops when the cancel signal
 passed by the agent is set.
@@ -90,6 +91,7 @@ class ScriptedModel(Model):
                 yield event
             if "tool" in step:
                 stop_reason = "tool_use"
+            stop_reason = str(step.get("stop", stop_reason))
             if cancel is not None and cancel.is_set():
                 break
         yield {"messageStop": {"stopReason": stop_reason}}
@@ -103,6 +105,8 @@ class ScriptedModel(Model):
     async def _step(
         self, index: int, step: Step, cancel: Any
     ) -> AsyncGenerator[dict[str, Any], None]:
+        if "stop" in step:
+            return
         if "sleep" in step:
             await asyncio.sleep(float(step["sleep"]))
         elif "error" in step:
