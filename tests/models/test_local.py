@@ -1,7 +1,9 @@
 """LocalModel on the real Gemma 3 270M weights: streaming, tools, structured output, cancel.
 
-Gemma 270M is a base model, so these tests check behaviour (events, schemas, timing), never
-the content of answers. All instances share one engine, loaded once per test process.
+Gemma 270M is a base model, so these tests check behaviour (events, schemas), never the content
+of answers, and never wall-clock time (the machine is shared): a cancel is judged by how many
+chunks the engine produced after it. All instances share one engine, loaded once per test
+process.
 """
 
 from __future__ import annotations
@@ -61,11 +63,12 @@ async def collect(model: LocalModel, *args: Any, **kwargs: Any) -> list[dict[str
     return [event async for event in model.stream(*args, **kwargs)]
 
 
-async def wait_idle(model: LocalModel, since: float, limit: float = 2.0) -> float:
-    """Seconds from ``since`` until the engine is idle (gives up after ``limit``)."""
+async def wait_idle(model: LocalModel, limit: float = 60.0) -> bool:
+    """Whether the engine goes idle (a generous bound: only a hung engine fails it)."""
+    since = time.monotonic()
     while model.busy and time.monotonic() - since < limit:
-        await asyncio.sleep(0.002)
-    return time.monotonic() - since
+        await asyncio.sleep(0.01)
+    return not model.busy
 
 
 @slow
@@ -133,20 +136,21 @@ async def test_deprecated_structured_output_yields_the_object() -> None:
 
 
 @slow
-async def test_agent_cancel_stops_tokens_within_500ms_and_engine_goes_idle() -> None:
-    """agent.cancel() mid-stream ends token delivery and frees the engine within 500 ms."""
+async def test_agent_cancel_stops_at_the_next_token_and_engine_goes_idle() -> None:
+    """agent.cancel() mid-stream: no text after it, at most one more engine chunk, engine idle."""
     model = gemma(400)
     agent = Agent(model=model, callback_handler=None)
-    seen, after_cancel, cancelled_at, result = 0, 0, 0.0, None
+    seen, after_cancel, chunks_at_cancel, result = 0, 0, -1, None
     async for event in agent.stream_async("Tell me a long story about a dragon."):
         if "data" in event:
             seen += 1
-            after_cancel += 1 if cancelled_at else 0
+            after_cancel += 1 if chunks_at_cancel >= 0 else 0
             if seen == 5:
-                cancelled_at = time.monotonic()
+                chunks_at_cancel = model.engine.totals.chunks
                 agent.cancel()
         result = event.get("result", result)
-    assert await wait_idle(model, cancelled_at) < 0.5
+    assert await wait_idle(model)
+    assert model.engine.totals.chunks - chunks_at_cancel <= 2  # the token in flight, at most
     assert after_cancel == 0
     assert result is not None and result.stop_reason == "cancelled"
 
@@ -160,7 +164,9 @@ async def test_closing_the_stream_stops_generation() -> None:
         if "contentBlockDelta" in event:
             break
     await stream.aclose()
-    assert await wait_idle(model, time.monotonic()) < 0.5
+    chunks_at_close = model.engine.totals.chunks
+    assert await wait_idle(model)
+    assert model.engine.totals.chunks - chunks_at_close <= 2  # of up to 400 tokens asked for
 
 
 @slow
@@ -174,7 +180,7 @@ async def test_cancel_signal_set_before_start_generates_nothing() -> None:
 
 @slow
 async def test_event_loop_keeps_ticking_during_generation() -> None:
-    """Generation runs off the loop: a 10 ms ticker never stalls for long while tokens flow."""
+    """Generation runs off the loop: a 10 ms ticker keeps ticking while tokens flow."""
     ticks: list[float] = []
     done = asyncio.Event()
 
@@ -184,12 +190,17 @@ async def test_event_loop_keeps_ticking_during_generation() -> None:
             await asyncio.sleep(0.01)
 
     task = asyncio.create_task(ticker())
-    events = await collect(gemma(64), user("Tell a story."))
+    token_times: list[float] = []
+    async for event in gemma(64).stream(user("Tell a story.")):
+        if "contentBlockDelta" in event:
+            token_times.append(time.monotonic())
     done.set()
     await task
-    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
-    assert len(deltas(events, "text")) > 10
-    assert len(ticks) > 20 and max(gaps) < 0.2
+    during = [t for t in ticks if token_times[0] < t < token_times[-1]]
+    assert len(token_times) > 10
+    # A loop blocked by generation would tick once or twice in all; a free one ticks between
+    # tokens (counted, not timed: the machine is shared).
+    assert len(during) >= 10
 
 
 @slow

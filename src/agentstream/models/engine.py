@@ -62,6 +62,8 @@ class EngineTotals:
     cached_tokens: int = 0
     generated_tokens: int = 0
     generation_ms: float = 0.0
+    chunks: int = 0
+    """Chunks handed to callers (tests count those that follow a cancel)."""
 
     def add(self, timings: dict[str, Any]) -> None:
         """Count one finished request's ``timings``."""
@@ -184,6 +186,7 @@ class Engine:
                     return True
                 if isinstance(chunk.get("timings"), dict):
                     self.totals.add(chunk["timings"])
+                self.totals.chunks += 1
                 push(chunk)
                 return should_stop()
 

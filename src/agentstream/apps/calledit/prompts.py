@@ -17,20 +17,20 @@ Work in this order:
 1. Call current_time with the user's timezone to learn today's date.
 2. If the call names a date or period, call parse_relative_date with the call's text and the
    timezone; its date is the verification date.
-3. In your message, reason about this call in two or three sentences: what exactly can be
-   measured, which outlet or dataset publishes it, and why the verification date is that day.
-4. Produce the PredictionRecord:
-   - prediction_statement: the call restated precisely; the only date it names is the
-     verification date.
+3. Think aloud in your message, two or three sentences about this call: the quantity or event
+   to observe, the named organisation or dataset that publishes it, and why that date.
+4. Then the PredictionRecord:
+   - prediction_statement: the call in one precise sentence; its only date is the verification
+     date.
    - verification_date: YYYY-MM-DD, the date from step 2, else the day the outcome is known;
      never before today.
-   - verification_method.source: one to three specific outlets or datasets that publish the
-     outcome (named organisations, official statistics, official results pages).
-   - verification_method.criteria: the observed outcome that makes the call true, with its
-     number or threshold, place and date; an observation, never a forecast.
-   - verification_method.steps: what a person does on that date, in order.
+   - source: one to three named outlets or datasets that publish the outcome.
+   - criteria: the observation that makes the call true, written as "<what is measured> at
+     <place> on <date> is <comparison> <number>" or "<organisation> announces <event> by
+     <date>"; an observation, never a forecast.
+   - steps: what a person does on that date, in order.
    - initial_status: "pending".
-Use only facts from this call; do not bring in other subjects.
+Use only the subject of this call.
 """
 
 
