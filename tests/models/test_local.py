@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import subprocess
 import sys
 import threading
@@ -227,3 +228,77 @@ def test_import_does_not_load_llama_cpp() -> None:
     code = "import sys, agentstream.models.local; print('xllamacpp' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+SPECS: list[Any] = [
+    {
+        "name": name,
+        "description": f"The {name} tool.",
+        "inputSchema": {"json": {"type": "object", "properties": {"x": {"type": "string"}}}},
+    }
+    for name in ("first", "second", "Record")
+]
+
+
+def planned(plan: list[dict[str, Any]]) -> LocalModel:
+    model = LocalModel("gemma")
+    model.update_config(tool_plan=plan)
+    return model
+
+
+async def test_a_planned_call_with_input_is_emitted_without_the_engine() -> None:
+    """A plan item with input becomes that tool call at once; no model is loaded or run."""
+    model = planned([{"name": "first", "input": {"x": "1"}}, {"name": "Record"}])
+    events = await collect(model, user("go"), SPECS)
+    starts = [
+        e["contentBlockStart"]["start"]["toolUse"] for e in events if "contentBlockStart" in e
+    ]
+    assert [s["name"] for s in starts] == ["first"]
+    assert json.loads("".join(d["input"] for d in deltas(events, "toolUse"))) == {"x": "1"}
+    assert {"messageStop": {"stopReason": "tool_use"}} in events
+    assert not model.busy and model.engine.path is None  # never loaded
+
+
+def test_plan_moves_to_the_next_item_once_a_tool_was_called_in_this_turn() -> None:
+    """After 'first' ran in this turn, the next step may call only 'Record', with a message."""
+    model = planned([{"name": "first", "input": {"x": "1"}}, {"name": "Record"}])
+    messages: list[Any] = [
+        *user("go"),
+        {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t1", "name": "first"}}]},
+        {"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": []}}]},
+    ]
+    call = model._plan(messages, SPECS, "system", None)
+    choices = call.schema["properties"]["tool_call"]["anyOf"] if call.schema else []
+    assert call.kind == "step"
+    assert [c["properties"]["name"]["const"] for c in choices] == ["Record"]  # no null: required
+    assert call.schema is not None and "maxLength" in call.schema["properties"]["message"]
+
+
+def test_a_new_user_turn_starts_the_plan_again() -> None:
+    """Calls from an earlier turn do not count: a new question plans 'first' again."""
+    model = planned([{"name": "first", "input": {"x": "1"}}])
+    messages: list[Any] = [
+        *user("go"),
+        {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t1", "name": "first"}}]},
+        {"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": []}}]},
+        {"role": "assistant", "content": [{"text": "done"}]},
+        *user("again"),
+    ]
+    assert model._plan(messages, SPECS, "system", None).kind == "planned"
+
+
+def test_without_a_plan_a_step_may_answer_or_call_any_tool() -> None:
+    """No plan: the usual step, every tool offered and null (an answer) allowed."""
+    call = LocalModel("gemma")._plan(user("go"), SPECS, "system", None)
+    choices = call.schema["properties"]["tool_call"]["anyOf"] if call.schema else []
+    assert len(choices) == 4 and choices[-1] == {"type": "null"}
+
+
+def test_engine_prompt_progress_becomes_a_prompt_progress_chunk() -> None:
+    """llama.cpp's prompt_progress (processed/total/cache) is passed on with the same counts."""
+    model = LocalModel("gemma")
+    call = model._plan(user("go"), [], "system", None)
+    chunk = {"choices": [], "prompt_progress": {"total": 956, "cache": 730, "processed": 858}}
+    assert model._decode(call, chunk) == [
+        {"promptProgress": {"processed": 858, "total": 956, "cached": 730}}
+    ]
