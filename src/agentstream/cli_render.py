@@ -52,7 +52,7 @@ class TerminalPrinter:
                 self._line(f"[dim]  ↳ {name}: {content[:200]}[/dim]")
             case Custom(name="status", value=value):
                 self._line(f"[dim]· {value}[/dim]")
-            case Custom(name="progress", value={"stage": "prompt", **counts}):
+            case Custom(name="progress", value=dict() as counts) if counts.get("stage") == "prompt":
                 self._line(f"[dim]· {_prompt_progress(counts)}[/dim]")
             case StateSnapshot(snapshot=dict() as snapshot):
                 self._fields_seen(snapshot)

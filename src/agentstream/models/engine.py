@@ -49,7 +49,7 @@ class EngineSettings:
     """Threads that read the prompt (default: every usable core). Prompt processing is one big
     matrix product per batch, so it uses a second core well even when generation (one token at
     a time, a barrier after every operation) does not."""
-    batch: int = 128
+    batch: int = 256
     """Prompt tokens per batch: the engine reports progress after each one."""
 
 
