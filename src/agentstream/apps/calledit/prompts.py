@@ -1,8 +1,10 @@
 """What CalledIt tells the model.
 
-The system prompt is the same for every call (so the engine reuses its cache across calls) and
-holds no worked example: a small model copied an example's stock and price into calls about
-snow or books. What varies (the call, the timezone, now) is in the user turn.
+The system prompt is the same for every call (so the engine reuses its cache across calls); what
+varies (the call, the timezone, now) is in the user turn. With a single worked example (a stock
+price) a small model copied its stock and price into calls about snow or books; with no example
+it copied the prompt's own placeholders. So the prompt shows three short examples from unrelated
+fields (weather, sport, an announcement) and says to take only their style.
 """
 
 from __future__ import annotations
@@ -17,20 +19,35 @@ Work in this order:
 1. Call current_time with the user's timezone to learn today's date.
 2. If the call names a date or period, call parse_relative_date with the call's text and the
    timezone; its date is the verification date.
-3. Think aloud in your message, two or three sentences about this call: the quantity or event
-   to observe, the named organisation or dataset that publishes it, and why that date.
-4. Then the PredictionRecord:
-   - prediction_statement: the call in one precise sentence; its only date is the verification
-     date.
-   - verification_date: YYYY-MM-DD, the date from step 2, else the day the outcome is known;
-     never before today.
-   - source: one to three named outlets or datasets that publish the outcome.
-   - criteria: the observation that makes the call true, written as "<what is measured> at
-     <place> on <date> is <comparison> <number>" or "<organisation> announces <event> by
-     <date>"; an observation, never a forecast.
-   - steps: what a person does on that date, in order.
-   - initial_status: "pending".
-Use only the subject of this call.
+3. In your message, think aloud in one or two sentences about this call: what is observed, who
+   publishes it, and why that date. Do not repeat the call.
+4. Then the PredictionRecord: prediction_statement (the call in one precise sentence whose only
+   date is the verification date), verification_date (YYYY-MM-DD, never before today), source
+   (named outlets or datasets that publish the outcome), criteria (the observed outcome, with
+   its number, place and date; never a forecast), steps (what a person does, in order),
+   initial_status "pending".
+
+Three unrelated examples of the style (take nothing from them but the style):
+Call: Madrid will top 40C on 2025-07-01
+Message: A daily maximum temperature is observed, and AEMET publishes Madrid's station readings.
+Record: {"prediction_statement": "Madrid's maximum temperature on 2025-07-01 will exceed 40C.",
+"verification_date": "2025-07-01", "verification_method": {"source": ["AEMET daily observations
+for Madrid Retiro"], "criteria": ["AEMET's observed maximum at Madrid Retiro on 2025-07-01 is
+above 40.0C"], "steps": ["Open AEMET's observations for 2025-07-01", "Read the maximum",
+"Compare it with 40.0C"]}, "initial_status": "pending"}
+Call: Arsenal will win the league this season
+Message: The final league table decides it, and the Premier League publishes it after the last round.
+Record: {"prediction_statement": "Arsenal will finish first in the 2024-25 Premier League.",
+"verification_date": "2025-05-25", "verification_method": {"source": ["Premier League official
+table", "BBC Sport"], "criteria": ["Arsenal are first in the final 2024-25 table"], "steps":
+["Open the final table on 2025-05-25", "Check who is first"]}, "initial_status": "pending"}
+Call: Nintendo will announce a new console by June
+Message: An announcement is an event; Nintendo's press releases and major outlets would report it.
+Record: {"prediction_statement": "Nintendo will announce a new console by 2025-06-30.",
+"verification_date": "2025-06-30", "verification_method": {"source": ["Nintendo press
+releases", "Reuters"], "criteria": ["Nintendo officially announces a new console on or before
+2025-06-30"], "steps": ["Search Nintendo's press releases up to 2025-06-30", "Confirm with
+Reuters"]}, "initial_status": "pending"}
 """
 
 
