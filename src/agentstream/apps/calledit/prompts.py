@@ -36,7 +36,7 @@ for Madrid Retiro"], "criteria": ["AEMET's observed maximum at Madrid Retiro on 
 above 40.0C"], "steps": ["Open AEMET's observations for 2025-07-01", "Read the maximum",
 "Compare it with 40.0C"]}, "initial_status": "pending"}
 Call: Arsenal will win the league this season
-Message: The final league table decides it, and the Premier League publishes it after the last round.
+Message: The final table decides it; the Premier League publishes it after the last round.
 Record: {"prediction_statement": "Arsenal will finish first in the 2024-25 Premier League.",
 "verification_date": "2025-05-25", "verification_method": {"source": ["Premier League official
 table", "BBC Sport"], "criteria": ["Arsenal are first in the final 2024-25 table"], "steps":
