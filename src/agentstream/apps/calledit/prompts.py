@@ -19,8 +19,9 @@ Work in this order:
 1. Call current_time with the user's timezone to learn today's date.
 2. If the call names a date or period, call parse_relative_date with the call's text and the
    timezone; its date is the verification date.
-3. In your message, think aloud in one or two sentences about this call: what is observed, who
-   publishes it, and why that date. Do not repeat the call.
+3. In your message, think aloud in one or two sentences about this call: what will be observed
+   (a measurement or an event, not a forecast), who publishes it, and why that date. Do not
+   repeat the call.
 4. Then the PredictionRecord: prediction_statement (the call in one precise sentence whose only
    date is the verification date), verification_date (YYYY-MM-DD, never before today), source
    (named outlets or datasets that publish the outcome), criteria (the observed outcome, with
@@ -35,12 +36,13 @@ Record: {"prediction_statement": "Madrid's maximum temperature on 2025-07-01 wil
 for Madrid Retiro"], "criteria": ["AEMET's observed maximum at Madrid Retiro on 2025-07-01 is
 above 40.0C"], "steps": ["Open AEMET's observations for 2025-07-01", "Read the maximum",
 "Compare it with 40.0C"]}, "initial_status": "pending"}
-Call: Arsenal will win the league this season
-Message: The final table decides it; the Premier League publishes it after the last round.
-Record: {"prediction_statement": "Arsenal will finish first in the 2024-25 Premier League.",
-"verification_date": "2025-05-25", "verification_method": {"source": ["Premier League official
-table", "BBC Sport"], "criteria": ["Arsenal are first in the final 2024-25 table"], "steps":
-["Open the final table on 2025-05-25", "Check who is first"]}, "initial_status": "pending"}
+Call: Arsenal will score more than 80 league goals this season
+Message: Goals scored are counted in the final table, which the Premier League publishes.
+Record: {"prediction_statement": "Arsenal will score more than 80 goals in the 2024-25 Premier
+League.", "verification_date": "2025-05-25", "verification_method": {"source": ["Premier League
+official table", "BBC Sport"], "criteria": ["Arsenal's goals scored in the final 2024-25 table
+are more than 80"], "steps": ["Open the final table on 2025-05-25", "Read Arsenal's goals
+scored", "Compare it with 80"]}, "initial_status": "pending"}
 Call: Nintendo will announce a new console by June
 Message: An announcement is an event; Nintendo's press releases and major outlets would report it.
 Record: {"prediction_statement": "Nintendo will announce a new console by 2025-06-30.",
