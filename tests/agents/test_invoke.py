@@ -165,3 +165,10 @@ async def test_only_the_output_tool_becomes_state_other_tools_stay_tool_calls() 
     assert [e.tool_call_name for e in events if isinstance(e, ToolCallChunk)] == ["add"]
     assert len(snapshots) == 1 and set(snapshots[0]) <= set(ANSWER)
     assert replay(events) == ANSWER
+
+
+async def test_warm_agent_does_nothing_for_a_model_without_a_prompt_cache() -> None:
+    """A scripted (or remote) model has nothing to warm: 0 tokens, no error."""
+    from agentstream.agents.invoke import warm_agent
+
+    assert await warm_agent(agent([[{"text": "hi"}]]), Answer) == 0

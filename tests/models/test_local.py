@@ -303,3 +303,11 @@ def test_engine_prompt_progress_becomes_a_prompt_progress_chunk() -> None:
     assert model._decode(call, chunk) == [
         {"promptProgress": {"processed": 858, "total": 956, "cached": 730}}
     ]
+
+
+async def test_warm_is_a_no_op_for_a_template_without_a_system_turn() -> None:
+    """Gemma folds the system text into the first user turn: no separate prefix to cache."""
+    model = LocalModel("gemma")
+    chunks_before = model.engine.totals.chunks
+    assert await model.warm("system", SPECS) == 0
+    assert model.engine.totals.chunks == chunks_before

@@ -34,7 +34,7 @@ from agentstream.protocol.events import Event
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["AgentRun", "TokenLimit", "agent_model"]
+__all__ = ["AgentRun", "TokenLimit", "agent_model", "warm_agent"]
 
 
 class TokenLimit(ModelError):
@@ -127,3 +127,25 @@ class AgentRun(AgentStream):
             self.truncated = True
         if self.cancelled:
             raise asyncio.CancelledError
+
+
+async def warm_agent(agent: Any, output_model: type[BaseModel] | None = None) -> int:
+    """Have ``agent``'s model read the agent's fixed prompt prefix now, if it can cache one.
+
+    Only the local model can (a remote provider caches, or not, on its side). The tools are
+    listed as Strands offers them: the agent's tools, then the structured-output tool.
+
+    Returns:
+        Prompt tokens read (0 when the model has nothing to warm).
+    """
+    warm = getattr(agent.model, "warm", None)
+    if warm is None:
+        return 0
+    from strands.tools.structured_output.structured_output_utils import (
+        convert_pydantic_to_tool_spec,
+    )
+
+    specs = list(agent.tool_registry.get_all_tool_specs())
+    if output_model is not None:
+        specs.append(convert_pydantic_to_tool_spec(output_model))
+    return int(await warm(agent.system_prompt, specs))

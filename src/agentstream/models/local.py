@@ -139,6 +139,25 @@ class LocalModel(Model):
         """Assemble the weights if needed and load the model now; return the weights path."""
         return await self.engine.load(self.progress)
 
+    async def warm(self, system_prompt: str, tool_specs: Sequence[ToolSpec]) -> int:
+        """Read an app's fixed prompt prefix now, so its first request finds it in the cache.
+
+        The prefix is the system turn exactly as a step call writes it (system prompt and tool
+        list); later requests that start with it skip reading it. Returns the prompt tokens read
+        (0 when the template has no system turn to cache on its own).
+        """
+        if self.template.system_role is None:
+            return 0
+        system = f"{system_prompt}\n\n{prompt.tools_section(tool_specs)}"
+        text = self.template.turn(self.template.system_role, system)
+        request = {"prompt": text, "max_tokens": 1, "cache_prompt": True, "temperature": 0.0}
+        tokens = 0
+        async with aclosing(self.engine.stream(request, None)) as chunks:
+            async for chunk in chunks:
+                tokens = int((chunk.get("timings") or {}).get("prompt_n", tokens))
+        logger.info("weights=%s prompt_n=%d | prompt prefix cached", self.engine.weights, tokens)
+        return tokens
+
     def update_config(self, **model_config: Any) -> None:
         """Update settings; a new ``weights`` also picks its template."""
         self.config.update(model_config)  # type: ignore[typeddict-item]

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from agentstream import clock
 from agentstream.agents.dates import resolve_relative_date
-from agentstream.agents.invoke import AgentRun, agent_model
+from agentstream.agents.invoke import AgentRun, agent_model, warm_agent
 from agentstream.apps.calledit.prompts import SYSTEM_PROMPT, user_prompt
 from agentstream.apps.calledit.schemas import MakeCall, PredictionRecord
 from agentstream.apps.calledit.scripted import scripted_turns
@@ -81,6 +81,11 @@ def build_agent(model: Any) -> Any:
         system_prompt=SYSTEM_PROMPT,
         callback_handler=None,
     )
+
+
+async def warm(model: Any) -> int:
+    """Read CalledIt's fixed prompt prefix into ``model``'s cache (a server does it at start)."""
+    return await warm_agent(build_agent(model), PredictionRecord)
 
 
 async def make_call(request: MakeCall, ctx: RouteContext) -> AsyncIterator[Event]:
