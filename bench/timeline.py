@@ -1,14 +1,15 @@
 """When does substance reach the user? Five fixed requests per app over a real WebSocket.
 
     .venv/bin/python bench/timeline.py [--model local|gemma|scripted] [--apps calledit,titles]
-        [--runs 5] [--markdown]
+        [--runs 5]
 
 Each app is served in this process (real uvicorn, real socket, canonical ``agentstream`` dialect,
 one shared engine) and asked its five requests one after another. Per request: time to the first
 *content* frame (text, tool call or result, state; not status or progress), the longest gap
 between content frames (the terminal frame ends the last gap, so silence before the result
-counts), the total, and the engine's own prompt and generation speed over the request (tokens per
-second from llama.cpp's timings). A warm-up request per app is not counted (it loads the model
+counts), the first text (tool frames of planned tools can come first), the total, and the
+engine's own prompt and generation speed over the request (tokens per second from llama.cpp's
+timings). A warm-up request per app is not counted (it loads the model
 and fills the prompt cache, as a server that is up already would have).
 """
 
@@ -95,6 +96,7 @@ class Timeline:
     """One request as the client saw it."""
 
     first_content: float | None = None
+    first_text: float | None = None
     longest_gap: float = 0.0
     total: float = 0.0
     ok: bool = False
@@ -156,6 +158,8 @@ async def one_request(url: str, request: dict[str, Any], timeout: float) -> Time
                 if last_content is not None:
                     timeline.longest_gap = max(timeline.longest_gap, now - last_content)
                 last_content = now
+            if kind == "TEXT_MESSAGE_CHUNK" and timeline.first_text is None:
+                timeline.first_text = now
             if kind in CONTENT:
                 timeline.kinds.append(kind)
                 if timeline.first_content is None:
@@ -191,19 +195,23 @@ def table(app: str, rows: list[tuple[str, Timeline]]) -> str:
     lines = [
         f"#### {app}",
         "",
-        "| request | first content s | longest gap s | total s | prompt tok/s | gen tok/s | ok |",
-        "|---|---|---|---|---|---|---|",
+        "| request | first content s | first text s | longest gap s | total s | prompt tok/s "
+        "| gen tok/s | ok |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for label, t in rows:
         lines.append(
-            f"| {label[:48]} | {_fmt(t.first_content)} | {_fmt(t.longest_gap)} | "
+            f"| {label[:48]} | {_fmt(t.first_content)} | {_fmt(t.first_text)} | "
+            f"{_fmt(t.longest_gap)} | "
             f"{_fmt(t.total)} | {_fmt(t.prompt_tps, 0)} | {_fmt(t.generation_tps, 0)} | "
             f"{'yes' if t.ok else 'NO'} |"
         )
     timelines = [t for _, t in rows]
     firsts = [t.first_content for t in timelines if t.first_content is not None]
+    texts = [t.first_text for t in timelines if t.first_text is not None]
     lines.append(
         f"| **median** | {_fmt(statistics.median(firsts) if firsts else None)} | "
+        f"{_fmt(statistics.median(texts) if texts else None)} | "
         f"{_fmt(statistics.median(t.longest_gap for t in timelines))} | "
         f"{_fmt(statistics.median(t.total for t in timelines))} | | | |"
     )
