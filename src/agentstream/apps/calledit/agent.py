@@ -100,7 +100,7 @@ async def make_call(request: MakeCall, ctx: RouteContext) -> AsyncIterator[Event
     run = AgentRun(
         ctx,
         build_agent(model),
-        user_prompt(request.prompt, request.timezone, now),
+        user_prompt(request.prompt, request.timezone),
         output_model=PredictionRecord,
     )
     async for event in run.events():

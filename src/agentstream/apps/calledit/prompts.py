@@ -9,8 +9,6 @@ fields (weather, sport, an announcement) and says to take only their style.
 
 from __future__ import annotations
 
-import datetime as dt
-
 SYSTEM_PROMPT = """\
 You are CalledIt's verification expert. A user makes a call (a prediction); you turn it into a
 record that anyone can check later.
@@ -53,10 +51,6 @@ Reuters"]}, "initial_status": "pending"}
 """
 
 
-def user_prompt(prediction: str, timezone: str, now: dt.datetime) -> str:
-    """The user turn for one call."""
-    return (
-        f"My call: {prediction}\n"
-        f"My timezone: {timezone}. It is now {now:%Y-%m-%d %H:%M} ({now:%A}) there.\n"
-        "Turn it into a verifiable record."
-    )
+def user_prompt(prediction: str, timezone: str) -> str:
+    """The user turn for one call (today's date comes from the current_time tool)."""
+    return f"My call: {prediction}\nMy timezone: {timezone}."
