@@ -76,6 +76,10 @@ async def stream_titles(request: StreamTitles, ctx: RouteContext) -> AsyncIterat
     message_id = f"{request.projectId}/{run_id}"
     pieces: list[str] = []
     async for event in run.events():
+        if isinstance(event, Custom) and event.name == "progress":
+            # The seed's progress frames are its four stages; the engine's prompt-reading
+            # counts (under a second for these short prompts) would be a fifth kind.
+            continue
         if isinstance(event, TextMessageChunk):
             pieces.append(event.delta)
             event = dataclasses.replace(event, message_id=message_id)
