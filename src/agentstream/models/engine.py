@@ -51,6 +51,11 @@ class EngineSettings:
     a time, a barrier after every operation) does not."""
     batch: int = 256
     """Prompt tokens per batch: the engine reports progress after each one."""
+    slots: int = 4
+    """Cached prompts kept at once (each with its own ``n_ctx``). Requests still run one at a
+    time; llama.cpp gives each the slot whose prompt shares the longest prefix with it, so up to
+    this many apps or agents (CalledIt, the three real-estate specialists…) keep their fixed
+    prefix cached instead of evicting each other's."""
 
 
 @dataclass(slots=True)
@@ -215,8 +220,10 @@ def _start_server(path: Path, settings: EngineSettings) -> Any:
     threads = settings.threads or default_threads()
     params = xllamacpp.CommonParams()
     params.model.path = str(path)
-    params.n_ctx = settings.n_ctx
-    params.n_parallel = 1
+    params.n_ctx = settings.n_ctx * settings.slots
+    params.n_parallel = settings.slots
+    # Keep idle slots' caches in place (saving them to RAM and clearing them lost the reuse).
+    params.cache_idle_slots = False
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = settings.batch_threads or usable_cores()
     params.n_batch = params.n_ubatch = settings.batch
