@@ -200,17 +200,13 @@ class LocalModel(Model):
         logger.debug("kind=%s prompt_chars=%d | local model call", call.kind, len(call.prompt))
         started = time.monotonic()
         yield {"messageStart": {"role": "assistant"}}
-        if call.kind == "planned":
-            for event in call.decoder.finish(None):
-                yield event  # type: ignore[misc]
-            yield _metadata({}, started)
-            return
-        final: dict[str, Any] | None = None
-        async with aclosing(self.engine.stream(self._request(call), cancel_signal)) as chunks:
-            async for chunk in chunks:
-                for event in self._decode(call, chunk):
-                    yield event  # type: ignore[misc]
-                final = chunk if _finish_reason(chunk) else final
+        final: dict[str, Any] | None = {} if call.kind == "planned" else None  # nothing to run
+        if final is None:
+            async with aclosing(self.engine.stream(self._request(call), cancel_signal)) as chunks:
+                async for chunk in chunks:
+                    for event in self._decode(call, chunk):
+                        yield event  # type: ignore[misc]
+                    final = chunk if _finish_reason(chunk) else final
         if final is None:
             if cancel_signal is not None and cancel_signal.is_set():
                 return  # Strands reports the cancellation itself
