@@ -88,6 +88,8 @@ def serve(
     except UnknownApp as exc:
         raise typer.BadParameter(str(exc), param_hint="APP") from None
     _prepare_or_exit(spec)
+    if app == "calledit":
+        _warm_calledit(spec)
     settings = Settings(model=spec, store=store or os.environ.get("AGENTSTREAM_STORE"))
     err.print(
         f"[bold]{agent_app.title or agent_app.name}[/bold] on http://{host}:{port} (model: {spec})"
@@ -99,6 +101,18 @@ def serve(
         log_level=log_level,
         ws_per_message_deflate=False,
     )
+
+
+def _warm_calledit(spec: str) -> None:
+    """Load a local model and read CalledIt's prompt prefix before the first call needs it."""
+    from agentstream.apps.calledit.agent import warm
+    from agentstream.models import LOCAL_ALIASES, create_model
+
+    if spec not in LOCAL_ALIASES:
+        return
+    with err.status("Loading the model and reading CalledIt's prompt…"):
+        tokens = asyncio.run(warm(create_model(spec)))
+    err.print(f"[dim]prompt prefix cached: {tokens} tokens[/dim]")
 
 
 def _prepare_or_exit(spec: str) -> None:

@@ -12,6 +12,8 @@ from agentstream.protocol.events import (
     Event,
     RunError,
     RunFinished,
+    StateDelta,
+    StateSnapshot,
     TextMessageChunk,
     ToolCallChunk,
     ToolCallResult,
@@ -27,6 +29,7 @@ class TerminalPrinter:
         self.quiet = quiet
         self.result: dict[str, Any] | None = None
         self._mid_line = False
+        self._fields: set[str] = set()
 
     def deliver(self, event: Event) -> None:
         """Show one event."""
@@ -49,6 +52,19 @@ class TerminalPrinter:
                 self._line(f"[dim]  ↳ {name}: {content[:200]}[/dim]")
             case Custom(name="status", value=value):
                 self._line(f"[dim]· {value}[/dim]")
+            case Custom(name="progress", value=dict() as counts) if counts.get("stage") == "prompt":
+                self._line(f"[dim]· {_prompt_progress(counts)}[/dim]")
+            case StateSnapshot(snapshot=dict() as snapshot):
+                self._fields_seen(snapshot)
+            case StateDelta(delta=ops):
+                self._fields_seen({str(op.get("path", "")).split("/")[1:2][0]: 1 for op in ops})
+
+    def _fields_seen(self, fields: dict[str, Any]) -> None:
+        """Name each record field once, as the model starts writing it."""
+        for name in fields:
+            if name and name not in self._fields:
+                self._fields.add(name)
+                self._line(f"[green]✎ {name}[/green]")
 
     def _line(self, markup: str | None, force: bool = False) -> None:
         if self._mid_line:
@@ -56,3 +72,10 @@ class TerminalPrinter:
             self._mid_line = False
         if markup is not None and (force or not self.quiet):
             self.console.print(markup, highlight=False)
+
+
+def _prompt_progress(counts: dict[str, Any]) -> str:
+    """``reading the prompt: 384/956 tokens (730 from cache)``."""
+    text = f"reading the prompt: {counts.get('processed', 0)}/{counts.get('total', 0)} tokens"
+    cached = counts.get("cached", 0)
+    return f"{text} ({cached} from cache)" if cached else text

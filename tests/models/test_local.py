@@ -1,13 +1,16 @@
 """LocalModel on the real Gemma 3 270M weights: streaming, tools, structured output, cancel.
 
-Gemma 270M is a base model, so these tests check behaviour (events, schemas, timing), never
-the content of answers. All instances share one engine, loaded once per test process.
+Gemma 270M is a base model, so these tests check behaviour (events, schemas), never the content
+of answers, and never wall-clock time (the machine is shared): a cancel is judged by how many
+chunks the engine produced after it. All instances share one engine, loaded once per test
+process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import subprocess
 import sys
 import threading
@@ -61,11 +64,12 @@ async def collect(model: LocalModel, *args: Any, **kwargs: Any) -> list[dict[str
     return [event async for event in model.stream(*args, **kwargs)]
 
 
-async def wait_idle(model: LocalModel, since: float, limit: float = 2.0) -> float:
-    """Seconds from ``since`` until the engine is idle (gives up after ``limit``)."""
+async def wait_idle(model: LocalModel, limit: float = 60.0) -> bool:
+    """Whether the engine goes idle (a generous bound: only a hung engine fails it)."""
+    since = time.monotonic()
     while model.busy and time.monotonic() - since < limit:
-        await asyncio.sleep(0.002)
-    return time.monotonic() - since
+        await asyncio.sleep(0.01)
+    return not model.busy
 
 
 @slow
@@ -133,20 +137,21 @@ async def test_deprecated_structured_output_yields_the_object() -> None:
 
 
 @slow
-async def test_agent_cancel_stops_tokens_within_500ms_and_engine_goes_idle() -> None:
-    """agent.cancel() mid-stream ends token delivery and frees the engine within 500 ms."""
+async def test_agent_cancel_stops_at_the_next_token_and_engine_goes_idle() -> None:
+    """agent.cancel() mid-stream: no text after it, at most one more engine chunk, engine idle."""
     model = gemma(400)
     agent = Agent(model=model, callback_handler=None)
-    seen, after_cancel, cancelled_at, result = 0, 0, 0.0, None
+    seen, after_cancel, chunks_at_cancel, result = 0, 0, -1, None
     async for event in agent.stream_async("Tell me a long story about a dragon."):
         if "data" in event:
             seen += 1
-            after_cancel += 1 if cancelled_at else 0
+            after_cancel += 1 if chunks_at_cancel >= 0 else 0
             if seen == 5:
-                cancelled_at = time.monotonic()
+                chunks_at_cancel = model.engine.totals.chunks
                 agent.cancel()
         result = event.get("result", result)
-    assert await wait_idle(model, cancelled_at) < 0.5
+    assert await wait_idle(model)
+    assert model.engine.totals.chunks - chunks_at_cancel <= 2  # the token in flight, at most
     assert after_cancel == 0
     assert result is not None and result.stop_reason == "cancelled"
 
@@ -160,7 +165,9 @@ async def test_closing_the_stream_stops_generation() -> None:
         if "contentBlockDelta" in event:
             break
     await stream.aclose()
-    assert await wait_idle(model, time.monotonic()) < 0.5
+    chunks_at_close = model.engine.totals.chunks
+    assert await wait_idle(model)
+    assert model.engine.totals.chunks - chunks_at_close <= 2  # of up to 400 tokens asked for
 
 
 @slow
@@ -174,7 +181,7 @@ async def test_cancel_signal_set_before_start_generates_nothing() -> None:
 
 @slow
 async def test_event_loop_keeps_ticking_during_generation() -> None:
-    """Generation runs off the loop: a 10 ms ticker never stalls for long while tokens flow."""
+    """Generation runs off the loop: a 10 ms ticker keeps ticking while tokens flow."""
     ticks: list[float] = []
     done = asyncio.Event()
 
@@ -184,12 +191,17 @@ async def test_event_loop_keeps_ticking_during_generation() -> None:
             await asyncio.sleep(0.01)
 
     task = asyncio.create_task(ticker())
-    events = await collect(gemma(64), user("Tell a story."))
+    token_times: list[float] = []
+    async for event in gemma(64).stream(user("Tell a story.")):
+        if "contentBlockDelta" in event:
+            token_times.append(time.monotonic())
     done.set()
     await task
-    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
-    assert len(deltas(events, "text")) > 10
-    assert len(ticks) > 20 and max(gaps) < 0.2
+    during = [t for t in ticks if token_times[0] < t < token_times[-1]]
+    assert len(token_times) > 10
+    # A loop blocked by generation would tick once or twice in all; a free one ticks between
+    # tokens (counted, not timed: the machine is shared).
+    assert len(during) >= 10
 
 
 @slow
@@ -216,3 +228,86 @@ def test_import_does_not_load_llama_cpp() -> None:
     code = "import sys, agentstream.models.local; print('xllamacpp' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+SPECS: list[Any] = [
+    {
+        "name": name,
+        "description": f"The {name} tool.",
+        "inputSchema": {"json": {"type": "object", "properties": {"x": {"type": "string"}}}},
+    }
+    for name in ("first", "second", "Record")
+]
+
+
+def planned(plan: list[dict[str, Any]]) -> LocalModel:
+    model = LocalModel("gemma")
+    model.update_config(tool_plan=plan)
+    return model
+
+
+async def test_a_planned_call_with_input_is_emitted_without_the_engine() -> None:
+    """A plan item with input becomes that tool call at once; no model is loaded or run."""
+    model = planned([{"name": "first", "input": {"x": "1"}}, {"name": "Record"}])
+    chunks_before = model.engine.totals.chunks
+    events = await collect(model, user("go"), SPECS)
+    starts = [
+        e["contentBlockStart"]["start"]["toolUse"] for e in events if "contentBlockStart" in e
+    ]
+    assert [s["name"] for s in starts] == ["first"]
+    assert json.loads("".join(d["input"] for d in deltas(events, "toolUse"))) == {"x": "1"}
+    assert {"messageStop": {"stopReason": "tool_use"}} in events
+    assert not model.busy and model.engine.totals.chunks == chunks_before  # engine unused
+
+
+def test_plan_moves_to_the_next_item_once_a_tool_was_called_in_this_turn() -> None:
+    """After 'first' ran in this turn, the next step may call only 'Record', with a message."""
+    model = planned([{"name": "first", "input": {"x": "1"}}, {"name": "Record"}])
+    messages: list[Any] = [
+        *user("go"),
+        {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t1", "name": "first"}}]},
+        {"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": []}}]},
+    ]
+    call = model._plan(messages, SPECS, "system", None)
+    choices = call.schema["properties"]["tool_call"]["anyOf"] if call.schema else []
+    assert call.kind == "step"
+    assert [c["properties"]["name"]["const"] for c in choices] == ["Record"]  # no null: required
+    assert call.schema is not None and "maxLength" in call.schema["properties"]["message"]
+
+
+def test_a_new_user_turn_starts_the_plan_again() -> None:
+    """Calls from an earlier turn do not count: a new question plans 'first' again."""
+    model = planned([{"name": "first", "input": {"x": "1"}}])
+    messages: list[Any] = [
+        *user("go"),
+        {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t1", "name": "first"}}]},
+        {"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": []}}]},
+        {"role": "assistant", "content": [{"text": "done"}]},
+        *user("again"),
+    ]
+    assert model._plan(messages, SPECS, "system", None).kind == "planned"
+
+
+def test_without_a_plan_a_step_may_answer_or_call_any_tool() -> None:
+    """No plan: the usual step, every tool offered and null (an answer) allowed."""
+    call = LocalModel("gemma")._plan(user("go"), SPECS, "system", None)
+    choices = call.schema["properties"]["tool_call"]["anyOf"] if call.schema else []
+    assert len(choices) == 4 and choices[-1] == {"type": "null"}
+
+
+def test_engine_prompt_progress_becomes_a_prompt_progress_chunk() -> None:
+    """llama.cpp's prompt_progress (processed/total/cache) is passed on with the same counts."""
+    model = LocalModel("gemma")
+    call = model._plan(user("go"), [], "system", None)
+    chunk = {"choices": [], "prompt_progress": {"total": 956, "cache": 730, "processed": 858}}
+    assert model._decode(call, chunk) == [
+        {"promptProgress": {"processed": 858, "total": 956, "cached": 730}}
+    ]
+
+
+async def test_warm_is_a_no_op_for_a_template_without_a_system_turn() -> None:
+    """Gemma folds the system text into the first user turn: no separate prefix to cache."""
+    model = LocalModel("gemma")
+    chunks_before = model.engine.totals.chunks
+    assert await model.warm("system", SPECS) == 0
+    assert model.engine.totals.chunks == chunks_before

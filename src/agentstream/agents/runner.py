@@ -4,7 +4,10 @@ Strands' raw events carry the agent, OpenTelemetry spans, UUIDs and other object
 JSON; we never forward them. Text deltas become ``TextMessageChunk``; a finished assistant message
 yields one ``ToolCallChunk`` per tool use (arguments complete); the following user message yields a
 ``ToolCallResult`` per tool result. The structured-output tool is not shown as a tool call: its
-value is the run's result.
+value is the run's result, and while the model writes its input the partial value streams as
+``StateSnapshot`` then ``StateDelta`` events (see ``partial.py``). A model's report of prompt
+processing (``{"promptProgress": {...}}`` in its stream, from the local model) becomes
+``Custom(name="progress", value={"stage": "prompt", "processed", "total", "cached"})``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from agentstream.protocol.events import Event, TextMessageChunk, ToolCallChunk, ToolCallResult
+from agentstream.agents.partial import PartialState
+from agentstream.protocol.events import (
+    Custom,
+    Event,
+    TextMessageChunk,
+    ToolCallChunk,
+    ToolCallResult,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +55,8 @@ class AgentStream:
         self._prefix = message_prefix
         self._messages = 0
         self._tool_names: dict[str, str] = {}
+        self.partial = PartialState()
+        self._partial_id = ""
 
     @property
     def _message_id(self) -> str:
@@ -61,7 +73,15 @@ class AgentStream:
             for event in self._translate(raw):
                 yield event
 
+    def settle(self, final: dict[str, Any]) -> list[Event]:
+        """Events that align the streamed partial state with the validated ``final`` result."""
+        return self.partial.settle(final)
+
     def _translate(self, raw: dict[str, Any]) -> list[Event]:
+        if isinstance(raw.get("current_tool_use"), dict):
+            return self._tool_input(raw["current_tool_use"])
+        if isinstance(raw.get("event"), dict) and "promptProgress" in raw["event"]:
+            return [_progress(raw["event"]["promptProgress"])]
         if "data" in raw and isinstance(raw["data"], str):
             return (
                 [TextMessageChunk(delta=raw["data"], message_id=self._message_id)]
@@ -79,6 +99,17 @@ class AgentStream:
             if isinstance(output, BaseModel):
                 self.structured_output = output
         return []
+
+    def _tool_input(self, use: dict[str, Any]) -> list[Event]:
+        """The structured output's partial state, while the model writes it."""
+        if not self._is_output_tool(str(use.get("name", ""))):
+            return []
+        call_id = str(use.get("toolUseId", ""))
+        if call_id != self._partial_id:  # a new attempt: its text starts over
+            self._partial_id = call_id
+            self.partial.text = ""
+        text = use.get("input")
+        return self.partial.feed(text) if isinstance(text, str) else []
 
     def _from_message(self, message: dict[str, Any]) -> list[Event]:
         events: list[Event] = []
@@ -122,6 +153,20 @@ class AgentStream:
                 status=str(result.get("status", "success")),
             )
         ]
+
+
+def _progress(value: Any) -> Custom:
+    """The canonical progress event for a model's prompt-processing report."""
+    report = value if isinstance(value, dict) else {}
+    return Custom(
+        name="progress",
+        value={
+            "stage": "prompt",
+            "processed": int(report.get("processed", 0)),
+            "total": int(report.get("total", 0)),
+            "cached": int(report.get("cached", 0)),
+        },
+    )
 
 
 def _result_text(content: Any) -> str:

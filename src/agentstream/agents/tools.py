@@ -45,7 +45,7 @@ def current_time_impl(timezone: str = "UTC") -> CurrentTime:
         timezone: An IANA timezone name; empty means UTC.
 
     Returns:
-        The timezone, the full ISO 8601 timestamp, the date and the weekday name.
+        The timezone, the ISO 8601 timestamp (to the second), the date and the weekday name.
 
     Raises:
         clock.BadTimezone: ``timezone`` is not an IANA name.
@@ -53,7 +53,7 @@ def current_time_impl(timezone: str = "UTC") -> CurrentTime:
     now = clock.now(timezone)
     return {
         "timezone": timezone or "UTC",
-        "iso": now.isoformat(),
+        "iso": now.replace(microsecond=0).isoformat(),
         "date": now.date().isoformat(),
         "weekday": now.strftime("%A"),
     }

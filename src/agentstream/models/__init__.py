@@ -15,11 +15,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from agentstream.errors import BadRequest
+
 LOCAL_ALIASES = {"local": "qwen", "qwen": "qwen", "gemma": "gemma"}
 
 
-class UnknownModel(ValueError):
+class UnknownModel(BadRequest):
     """No provider answers to the requested name."""
+
+    code = "unknown_model"
 
 
 def _scripted(spec: str, scripted: Any) -> Any:

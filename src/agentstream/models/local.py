@@ -10,6 +10,16 @@ Each call to :meth:`LocalModel.stream` is one of three kinds:
 
 A loop guard drops the tools from the step schema after ``max_tool_calls`` calls in the current
 turn, or when the model repeats a call, so it has to answer.
+
+``tool_plan`` makes tools required first steps of a turn, for apps whose tools small models
+skip: each item ``{"name": tool}`` not yet called in the turn is, in order, the only call the
+next step may make (the model writes its message and the arguments); an item with ``"input"`` is
+called with that input without a model call at all (the app knows the arguments, so no prompt
+is read and no token generated for it). Either way Strands runs the tool for real and the model
+reads its result in the next step.
+
+While the engine reads a prompt it reports ``{"promptProgress": {"processed", "total",
+"cached"}}`` chunks (real batch counts from llama.cpp), before the first token.
 """
 
 from __future__ import annotations
@@ -40,6 +50,9 @@ T = TypeVar("T", bound=BaseModel)
 
 __all__ = ["LocalConfig", "LocalModel", "ModelError"]
 
+PLANNED_MESSAGE_CHARS = 320
+"""The longest message of a planned step: a few sentences before the call, not a restatement."""
+
 
 class LocalConfig(TypedDict, total=False):
     """Settings of a :class:`LocalModel` (``weights``, ``n_ctx``, ``threads`` are fixed at load)."""
@@ -52,6 +65,7 @@ class LocalConfig(TypedDict, total=False):
     max_tokens: int
     temperature: float
     max_tool_calls: int
+    tool_plan: list[dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +115,7 @@ class LocalModel(Model):
             "max_tokens": max_tokens,
             "temperature": temperature,
             "max_tool_calls": 3,
+            "tool_plan": [],
         }
         self.progress = progress
         self.template = prompt.template_for(weights)
@@ -123,6 +138,25 @@ class LocalModel(Model):
     async def load(self) -> Path:
         """Assemble the weights if needed and load the model now; return the weights path."""
         return await self.engine.load(self.progress)
+
+    async def warm(self, system_prompt: str, tool_specs: Sequence[ToolSpec]) -> int:
+        """Read an app's fixed prompt prefix now, so its first request finds it in the cache.
+
+        The prefix is the system turn exactly as a step call writes it (system prompt and tool
+        list); later requests that start with it skip reading it. Returns the prompt tokens read
+        (0 when the template has no system turn to cache on its own).
+        """
+        if self.template.system_role is None:
+            return 0
+        system = f"{system_prompt}\n\n{prompt.tools_section(tool_specs)}"
+        text = self.template.turn(self.template.system_role, system)
+        request = {"prompt": text, "max_tokens": 1, "cache_prompt": True, "temperature": 0.0}
+        tokens = 0
+        async with aclosing(self.engine.stream(request, None)) as chunks:
+            async for chunk in chunks:
+                tokens = int((chunk.get("timings") or {}).get("prompt_n", tokens))
+        logger.info("weights=%s prompt_n=%d | prompt prefix cached", self.engine.weights, tokens)
+        return tokens
 
     def update_config(self, **model_config: Any) -> None:
         """Update settings; a new ``weights`` also picks its template."""
@@ -166,12 +200,13 @@ class LocalModel(Model):
         logger.debug("kind=%s prompt_chars=%d | local model call", call.kind, len(call.prompt))
         started = time.monotonic()
         yield {"messageStart": {"role": "assistant"}}
-        final: dict[str, Any] | None = None
-        async with aclosing(self.engine.stream(self._request(call), cancel_signal)) as chunks:
-            async for chunk in chunks:
-                for event in self._decode(call, chunk):
-                    yield event  # type: ignore[misc]
-                final = chunk if _finish_reason(chunk) else final
+        final: dict[str, Any] | None = {} if call.kind == "planned" else None  # nothing to run
+        if final is None:
+            async with aclosing(self.engine.stream(self._request(call), cancel_signal)) as chunks:
+                async for chunk in chunks:
+                    for event in self._decode(call, chunk):
+                        yield event  # type: ignore[misc]
+                    final = chunk if _finish_reason(chunk) else final
         if final is None:
             if cancel_signal is not None and cancel_signal.is_set():
                 return  # Strands reports the cancellation itself
@@ -215,6 +250,13 @@ class LocalModel(Model):
         if not specs:
             text = prompt.render(self.template, system, prompt.conversation(messages, steps=False))
             return _Call("text", text, None, steps.TextDecoder())
+        planned = _next_planned(messages, specs, self.config.get("tool_plan") or [])
+        if planned is not None and "input" in planned:
+            self._last_tools = list(specs)
+            decoder = steps.PlannedDecoder(str(planned["name"]), planned["input"])
+            return _Call("planned", "", None, decoder)
+        if planned is not None:
+            return self._step_call(messages, specs, system, answer=False, only=planned["name"])
         return self._step_call(messages, specs, system, answer="any" not in choice)
 
     def _forced_call(
@@ -232,15 +274,23 @@ class LocalModel(Model):
         return _Call("forced", text, steps.forced_schema(spec), steps.ForcedDecoder(name))
 
     def _step_call(
-        self, messages: Messages, specs: list[ToolSpec], system: str, answer: bool
+        self,
+        messages: Messages,
+        specs: list[ToolSpec],
+        system: str,
+        answer: bool,
+        only: str | None = None,
     ) -> _Call:
         self._last_tools = list(specs)
         system = f"{system}\n\n{prompt.tools_section(specs)}"
         turns = prompt.conversation(messages, steps=True)
         offered: Sequence[ToolSpec] = specs
-        if answer and _enough_tools(messages, self.config["max_tool_calls"]):
+        if only is not None:
+            offered = [s for s in specs if s["name"] == only]
+        elif answer and _enough_tools(messages, self.config["max_tool_calls"]):
             offered, turns = [], _with_note(turns, prompt.ENOUGH_TOOLS)
-        schema = steps.step_schema(offered, answer=answer)
+        limit = PLANNED_MESSAGE_CHARS if only is not None else None
+        schema = steps.step_schema(offered, answer=answer, message_chars=limit)
         text = prompt.render(self.template, system, turns)
         return _Call("step", text, schema, steps.StepDecoder())
 
@@ -251,12 +301,15 @@ class LocalModel(Model):
             "temperature": self.config["temperature"],
             "stop": self.template.stop,
             "cache_prompt": True,
+            "return_progress": True,
         }
         if call.schema is not None:
             request["json_schema"] = call.schema
         return request
 
     def _decode(self, call: _Call, chunk: Mapping[str, Any]) -> list[steps.Event]:
+        if isinstance(report := chunk.get("prompt_progress"), Mapping):
+            return [_prompt_progress(report)]
         text = "".join(choice.get("text") or "" for choice in chunk.get("choices", []))
         try:
             return call.decoder.feed(text)
@@ -270,6 +323,40 @@ def _finish_reason(chunk: Mapping[str, Any]) -> str | None:
     choices = chunk.get("choices") or [{}]
     reason = choices[0].get("finish_reason")
     return str(reason) if reason else None
+
+
+def _prompt_progress(report: Mapping[str, Any]) -> steps.Event:
+    """A Strands stream chunk carrying the engine's prompt-processing counts."""
+    progress = {
+        "processed": int(report.get("processed", 0)),
+        "total": int(report.get("total", 0)),
+        "cached": int(report.get("cache", 0)),
+    }
+    return {"promptProgress": progress}
+
+
+def _next_planned(
+    messages: Messages, specs: Sequence[ToolSpec], plan: Sequence[Mapping[str, Any]]
+) -> Mapping[str, Any] | None:
+    """The first ``plan`` item whose tool is offered and not yet called in the current turn."""
+    called = set(_turn_calls(messages))
+    offered = {spec["name"] for spec in specs}
+    for item in plan:
+        name = item.get("name")
+        if name in offered and name not in called:
+            return item
+    return None
+
+
+def _turn_calls(messages: Messages) -> list[str]:
+    """Names of the tools called since the user's message that opened the current turn."""
+    names: list[str] = []
+    for message in reversed(messages):
+        content = message.get("content", [])
+        if message.get("role") == "user" and any("text" in block for block in content):
+            break
+        names += [block["toolUse"]["name"] for block in content if "toolUse" in block]
+    return names
 
 
 def _metadata(final: Mapping[str, Any], started: float) -> StreamEvent:

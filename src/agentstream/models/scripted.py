@@ -5,9 +5,10 @@ or a callable ``(messages, tool_specs, tool_choice) -> steps`` so a script can r
 results. Steps:
 
 - ``{"text": "..."}``: streamed as several small deltas (split on word boundaries);
-- ``{"tool": name, "input": {...}}``: one tool call;
+- ``{"tool": name, "input": {...}}``: one tool call, its input streamed in word-sized pieces;
 - ``{"sleep": seconds}``: a pause;
-- ``{"error": "message"}``: the model fails with :class:`ScriptedModelError`.
+- ``{"error": "message"}``: the model fails with :class:`ScriptedModelError`;
+- ``{"stop": reason}``: the reply ends with that stop reason (e.g. ``"max_tokens"``).
 
 Between deltas the model honours ``delay`` (seconds per delta) and stops when the cancel signal
 passed by the agent is set.
@@ -24,6 +25,8 @@ from typing import Any, TypeAlias
 
 from strands.models import Model
 
+from agentstream.models.engine import ModelError
+
 Step: TypeAlias = dict[str, Any]
 Turn: TypeAlias = Sequence[Step] | Callable[..., Sequence[Step]]
 
@@ -31,7 +34,7 @@ _WORDS = re.compile(r"\S+\s*|\s+")
 _ids = itertools.count(1)
 
 
-class ScriptedModelError(RuntimeError):
+class ScriptedModelError(ModelError):
     """A scripted ``{"error": ...}`` step."""
 
     code = "model_error"
@@ -88,6 +91,7 @@ class ScriptedModel(Model):
                 yield event
             if "tool" in step:
                 stop_reason = "tool_use"
+            stop_reason = str(step.get("stop", stop_reason))
             if cancel is not None and cancel.is_set():
                 break
         yield {"messageStop": {"stopReason": stop_reason}}
@@ -101,6 +105,8 @@ class ScriptedModel(Model):
     async def _step(
         self, index: int, step: Step, cancel: Any
     ) -> AsyncGenerator[dict[str, Any], None]:
+        if "stop" in step:
+            return
         if "sleep" in step:
             await asyncio.sleep(float(step["sleep"]))
         elif "error" in step:
@@ -118,14 +124,17 @@ class ScriptedModel(Model):
             yield {
                 "contentBlockStart": {"contentBlockIndex": index, "start": {"toolUse": tool_use}}
             }
-            await asyncio.sleep(self.delay)
-            arguments = json.dumps(step.get("input", {}))
-            yield {
-                "contentBlockDelta": {
-                    "contentBlockIndex": index,
-                    "delta": {"toolUse": {"input": arguments}},
+            # The input streams in word-sized pieces, as a real model writes it.
+            for piece in split_text(json.dumps(step.get("input", {}), ensure_ascii=False)):
+                if cancel is not None and cancel.is_set():
+                    break
+                await asyncio.sleep(self.delay)
+                yield {
+                    "contentBlockDelta": {
+                        "contentBlockIndex": index,
+                        "delta": {"toolUse": {"input": piece}},
+                    }
                 }
-            }
             yield {"contentBlockStop": {"contentBlockIndex": index}}
         else:
             raise ValueError(f"unknown scripted step: {step!r}")

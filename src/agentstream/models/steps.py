@@ -19,12 +19,37 @@ This module does no I/O: feed it text, read events back.
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
-JsonPath: TypeAlias = tuple[str | int, ...]
+from agentstream.models.jsonscan import (
+    JsonPath,
+    JsonScanner,
+    RawPiece,
+    ScanEvent,
+    StringPiece,
+    ValueEnd,
+)
+
+__all__ = [
+    "ForcedDecoder",
+    "JsonPath",
+    "JsonScanner",
+    "NotJsonOutput",
+    "PlannedDecoder",
+    "RawPiece",
+    "ScanEvent",
+    "StepDecoder",
+    "StringPiece",
+    "TextDecoder",
+    "ValueEnd",
+    "forced_schema",
+    "step_schema",
+]
+
 Event: TypeAlias = dict[str, Any]
 StopReason: TypeAlias = Literal["end_turn", "tool_use", "max_tokens"]
 
@@ -64,12 +89,16 @@ def forced_schema(tool_spec: Mapping[str, Any]) -> dict[str, Any]:
     return {**arguments_schema(tool_spec), "x-guidance": GUIDANCE}
 
 
-def step_schema(tool_specs: Sequence[Mapping[str, Any]], *, answer: bool) -> dict[str, Any]:
+def step_schema(
+    tool_specs: Sequence[Mapping[str, Any]], *, answer: bool, message_chars: int | None = None
+) -> dict[str, Any]:
     """The schema of one step: a message, then a call of one of ``tool_specs`` or ``null``.
 
     Args:
         tool_specs: The tools the step may call (may be empty: then the call must be null).
         answer: Whether ``null`` (no tool call, the reply is final) is allowed.
+        message_chars: The longest message allowed (a small model otherwise restates in its
+            message the whole call it is about to make, doubling the tokens it generates).
 
     Returns:
         A JSON schema for LLGuidance, each tool's ``$defs`` hoisted to the root.
@@ -82,7 +111,9 @@ def step_schema(tool_specs: Sequence[Mapping[str, Any]], *, answer: bool) -> dic
         calls.append(_closed({"name": {"const": spec["name"]}, "arguments": args}))
     if answer or not calls:
         calls.append({"type": "null"})
-    message = {"type": "string", "minLength": 1}  # an empty answer would be an empty message
+    message: dict[str, Any] = {"type": "string", "minLength": 1}  # never an empty answer
+    if message_chars is not None:
+        message["maxLength"] = message_chars
     schema = _closed({"message": message, "tool_call": {"anyOf": calls}})
     if defs:
         schema["$defs"] = defs
@@ -143,199 +174,6 @@ def _rewrite_refs(node: Any, prefix: str) -> None:
         for key, value in node.items():
             if key not in ("const", "enum", "default", "examples"):
                 _rewrite_refs(value, prefix)
-
-
-# --- incremental JSON scanning ---------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class StringPiece:
-    """Decoded characters of a string value at a watched path."""
-
-    path: JsonPath
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class RawPiece:
-    """Raw JSON text of a value at a watched raw path."""
-
-    path: JsonPath
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class ValueEnd:
-    """A watched value is complete."""
-
-    path: JsonPath
-
-
-ScanEvent: TypeAlias = StringPiece | RawPiece | ValueEnd
-_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
-_WS = " \t\r\n"
-
-
-@dataclass(slots=True)
-class _Frame:
-    array: bool
-    key: str | int | None = None
-    expect_key: bool = True
-
-
-@dataclass
-class JsonScanner:
-    """Scan JSON text fed in arbitrary pieces; report watched values as they are generated.
-
-    ``text_paths`` name string values to decode incrementally; ``raw_paths`` name values (of any
-    type) whose raw text is passed through. The input is assumed to be valid JSON (it comes from
-    constrained decoding), possibly truncated.
-    """
-
-    text_paths: frozenset[JsonPath] = frozenset()
-    raw_paths: frozenset[JsonPath] = frozenset()
-    _stack: list[_Frame] = field(default_factory=list)
-    _string: Literal["", "key", "value"] = ""
-    _escape: str | None = None
-    _key: list[str] = field(default_factory=list)
-    _surrogate: str = ""
-    _scalar: bool = False
-    _text_path: JsonPath | None = None
-    _raw_path: JsonPath | None = None
-    _raw_depth: int = 0
-    _out: list[ScanEvent] = field(default_factory=list)
-
-    def feed(self, text: str) -> list[ScanEvent]:
-        """Scan ``text`` and return the events it completes, in order."""
-        for ch in text:
-            self._char(ch)
-        out, self._out = self._out, []
-        return out
-
-    # Pieces are merged with the previous event when possible, so one feed yields few events.
-    def _emit(self, event: ScanEvent) -> None:
-        last = self._out[-1] if self._out else None
-        if (
-            isinstance(event, StringPiece)
-            and isinstance(last, StringPiece)
-            and last.path == event.path
-        ):
-            self._out[-1] = StringPiece(event.path, last.text + event.text)
-        elif isinstance(event, RawPiece) and isinstance(last, RawPiece) and last.path == event.path:
-            self._out[-1] = RawPiece(event.path, last.text + event.text)
-        else:
-            self._out.append(event)
-
-    def _path(self) -> JsonPath:
-        return tuple(f.key for f in self._stack if f.key is not None)
-
-    def _char(self, ch: str) -> None:
-        if self._raw_path is not None:
-            self._emit(RawPiece(self._raw_path, ch))
-        if self._string:
-            self._string_char(ch)
-        elif self._scalar and (ch in _WS or ch in ",]}"):
-            self._scalar = False
-            self._value_end(raw_included=True)
-            self._structural(ch)
-        elif not self._scalar:
-            self._structural(ch)
-
-    def _structural(self, ch: str) -> None:
-        top = self._stack[-1] if self._stack else None
-        if ch in _WS:
-            return
-        if ch == ":" and top:
-            top.expect_key = False
-        elif ch == "," and top:
-            if top.array:
-                top.key = int(top.key or 0) + 1
-            else:
-                top.expect_key, top.key = True, None
-        elif ch in "}]":
-            self._stack.pop()
-            self._value_end()
-        elif ch == '"' and top and not top.array and top.expect_key:
-            self._string, self._key = "key", []
-        else:
-            self._value_start(ch)
-
-    def _value_start(self, ch: str) -> None:
-        path = self._path()
-        if self._raw_path is None and path in self.raw_paths:
-            self._raw_path, self._raw_depth = path, len(self._stack)
-            self._emit(RawPiece(path, ch))
-        if ch in "{[":
-            self._stack.append(_Frame(array=ch == "[", key=0 if ch == "[" else None))
-        elif ch == '"':
-            self._string = "value"
-            self._text_path = path if path in self.text_paths else None
-        else:
-            self._scalar = True
-
-    def _value_end(self, raw_included: bool = False) -> None:
-        depth = len(self._stack)
-        if self._raw_path is not None and depth == self._raw_depth:
-            if raw_included:  # the delimiter that ended a scalar is not part of it
-                self._drop_last_raw_char()
-            self._emit(ValueEnd(self._raw_path))
-            self._raw_path = None
-        if self._text_path is not None:
-            self._emit(ValueEnd(self._text_path))
-            self._text_path = None
-
-    def _drop_last_raw_char(self) -> None:
-        last = self._out[-1]
-        if isinstance(last, RawPiece):
-            self._out[-1] = RawPiece(last.path, last.text[:-1])
-
-    def _string_char(self, ch: str) -> None:
-        if self._escape is not None:
-            self._escape_char(ch)
-        elif ch == "\\":
-            self._escape = ""
-        elif ch == '"':
-            self._close_string()
-        else:
-            self._decoded(ch)
-
-    def _escape_char(self, ch: str) -> None:
-        seq = (self._escape or "") + ch
-        if seq[0] != "u":
-            self._escape = None
-            self._decoded(_ESCAPES.get(ch, ch))
-        elif len(seq) < 5:
-            self._escape = seq
-        else:
-            self._escape = None
-            self._code_unit(int(seq[1:], 16))
-
-    def _code_unit(self, unit: int) -> None:
-        if 0xD800 <= unit < 0xDC00:
-            self._surrogate = chr(unit)
-        elif 0xDC00 <= unit < 0xE000 and self._surrogate:
-            pair = (self._surrogate + chr(unit)).encode("utf-16", "surrogatepass")
-            self._surrogate = ""
-            self._decoded(pair.decode("utf-16"))
-        else:
-            self._decoded(chr(unit))
-
-    def _decoded(self, text: str) -> None:
-        if self._surrogate:  # a high surrogate not followed by a low one
-            self._surrogate = ""
-            text = "\ufffd" + text
-        if self._string == "key":
-            self._key.append(text)
-        elif self._text_path is not None:
-            self._emit(StringPiece(self._text_path, text))
-
-    def _close_string(self) -> None:
-        if self._string == "key":
-            self._stack[-1].key = "".join(self._key)
-            self._string = ""
-            return
-        self._string = ""
-        self._value_end()
 
 
 # --- decoders: generated text -> Strands stream events --------------------------------------
@@ -440,6 +278,27 @@ class ForcedDecoder:
         return self.blocks.finish(finish_reason)
 
 
+class PlannedDecoder:
+    """A tool call decided in advance (no generation): one toolUse block with its input."""
+
+    def __init__(self, name: str, arguments: Any) -> None:
+        """Call tool ``name`` with ``arguments``."""
+        self.name = name
+        self.arguments = arguments
+        self.blocks = _Blocks()
+
+    def feed(self, text: str) -> list[Event]:
+        """Nothing is generated for a planned call."""
+        return []
+
+    def finish(self, finish_reason: str | None) -> list[Event]:
+        """The whole call: block start, its input, block stop, message stop."""
+        tool = {"toolUseId": new_tool_use_id(), "name": self.name}
+        arguments = json.dumps(self.arguments, ensure_ascii=False)
+        start = self.blocks.start(tool)
+        return [*start, self.blocks.tool_input(arguments), *self.blocks.finish(finish_reason)]
+
+
 class StepDecoder:
     """One JSON step: the message as text deltas, a tool call as a toolUse block."""
 
@@ -481,4 +340,4 @@ class StepDecoder:
         return self.blocks.finish(finish_reason)
 
 
-Decoder: TypeAlias = TextDecoder | ForcedDecoder | StepDecoder
+Decoder: TypeAlias = TextDecoder | ForcedDecoder | StepDecoder | PlannedDecoder

@@ -2,43 +2,71 @@
 
 The model proposes the record; code makes the date honest. When the call names a relative date,
 ``verification_date`` is what ``parse_relative_date`` resolves it to (small models get month ends
-wrong), and it is never before today in the user's timezone.
+wrong), it is never before today in the user's timezone, and the statement names no other date.
+
+Tools always run and show: on the local model the tool plan makes ``current_time`` (and
+``parse_relative_date`` when the call names a date) required first steps with the arguments
+known here, then a step whose only call is the record, so its reasoning message streams first
+and the record fills in (as state) while it is generated. Other models follow the prompt.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, ClassVar
 
 from agentstream import clock
 from agentstream.agents.dates import resolve_relative_date
-from agentstream.agents.runner import AgentStream
+from agentstream.agents.invoke import AgentRun, agent_model, warm_agent
 from agentstream.apps.calledit.prompts import SYSTEM_PROMPT, user_prompt
 from agentstream.apps.calledit.schemas import MakeCall, PredictionRecord
 from agentstream.apps.calledit.scripted import scripted_turns
+from agentstream.errors import AppError
 from agentstream.gateway.context import RouteContext
 from agentstream.protocol.events import Custom, Event, RunFinished
 
 logger = logging.getLogger(__name__)
 
+MAX_TOKENS = 640
+"""The record step: a few sentences of reasoning plus the record (~250 tokens), with room."""
+_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 
-class NoRecord(RuntimeError):
+
+class NoRecord(AppError):
     """The agent stopped without producing a record."""
 
-    code = "no_record"
+    code: ClassVar[str] = "no_record"
 
 
 def settle_date(record: PredictionRecord, prediction: str, now: dt.datetime) -> PredictionRecord:
-    """The record with its verification date made deterministic and never in the past."""
+    """The record with its verification date made deterministic and never in the past.
+
+    An ISO date in the statement other than the verification date is replaced by it, so the
+    statement never names another deadline.
+    """
     today = now.date()
     resolved = resolve_relative_date(prediction, now)
     if resolved is not None:
         date = resolved.date
     else:
         date = max(dt.date.fromisoformat(record.verification_date), today)
-    return record.model_copy(update={"verification_date": date.isoformat()})
+    statement = _ISO_DATE.sub(date.isoformat(), record.prediction_statement)
+    return record.model_copy(
+        update={"verification_date": date.isoformat(), "prediction_statement": statement}
+    )
+
+
+def tool_plan(request: MakeCall, now: dt.datetime) -> list[dict[str, Any]]:
+    """The local model's required steps: the date tools this call needs, then the record."""
+    plan: list[dict[str, Any]] = [{"name": "current_time", "input": {"timezone": request.timezone}}]
+    if resolve_relative_date(request.prompt, now) is not None:
+        arguments = {"text": request.prompt, "timezone": request.timezone}
+        plan.append({"name": "parse_relative_date", "input": arguments})
+    plan.append({"name": PredictionRecord.__name__})
+    return plan
 
 
 def build_agent(model: Any) -> Any:
@@ -55,23 +83,32 @@ def build_agent(model: Any) -> Any:
     )
 
 
+async def warm(model: Any) -> int:
+    """Read CalledIt's fixed prompt prefix into ``model``'s cache (a server does it at start)."""
+    return await warm_agent(build_agent(model), PredictionRecord)
+
+
 async def make_call(request: MakeCall, ctx: RouteContext) -> AsyncIterator[Event]:
-    """Stream one call: tool use and text, then the record."""
+    """Stream one call: tool use, reasoning and the partial record, then the record."""
     now = clock.now(request.timezone)
-    model = ctx.model(scripted=lambda: scripted_turns(request))
-    stream = AgentStream(
-        build_agent(model),
-        user_prompt(request.prompt, request.timezone, now),
-        structured_output_model=PredictionRecord,
-        cancel_signal=ctx.cancel_signal,
-        message_prefix=ctx.run.id if ctx.run else "msg",
+    model = agent_model(
+        ctx,
+        scripted=lambda: scripted_turns(request),
+        max_tokens=MAX_TOKENS,
+        tool_plan=tool_plan(request, now),
     )
-    async for event in stream.events():
+    run = AgentRun(
+        ctx,
+        build_agent(model),
+        user_prompt(request.prompt, request.timezone),
+        output_model=PredictionRecord,
+    )
+    async for event in run.events():
         yield event
-    if ctx.cancel_signal is not None and ctx.cancel_signal.is_set():
-        return
-    if not isinstance(stream.structured_output, PredictionRecord):
-        raise NoRecord(f"the agent stopped ({stream.stop_reason or 'unknown'}) without a record")
+    if not isinstance(run.structured_output, PredictionRecord):
+        raise NoRecord(f"the agent stopped ({run.stop_reason or 'unknown'}) without a record")
     yield Custom(name="status", value="complete")
-    record = settle_date(stream.structured_output, request.prompt, now)
-    yield RunFinished(result=record.model_dump(mode="json"))
+    record = settle_date(run.structured_output, request.prompt, now).model_dump(mode="json")
+    for event in run.settle(record):
+        yield event
+    yield RunFinished(result=record)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from agentstream import clock
 
 MAX_PROMPT_CHARS = 2000
+Item = Annotated[str, StringConstraints(max_length=300)]
+"""One source, criterion or step: a line, not a paragraph (constrained decoding enforces it)."""
 
 
 class MakeCall(BaseModel):
@@ -32,13 +34,13 @@ class VerificationMethod(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    source: list[str] = Field(
-        min_length=1, max_length=4, description="Where to look: named, reputable sources."
+    source: list[Item] = Field(
+        min_length=1, max_length=4, description="Named outlets or datasets that publish it."
     )
-    criteria: list[str] = Field(
-        min_length=1, max_length=4, description="Measurable conditions that make the call true."
+    criteria: list[Item] = Field(
+        min_length=1, max_length=4, description="The observed outcome that makes the call true."
     )
-    steps: list[str] = Field(
+    steps: list[Item] = Field(
         min_length=1, max_length=5, description="What a person does, in order, to verify it."
     )
 

@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from agentstream.agents.runner import AgentStream
+from agentstream.agents.invoke import AgentRun, agent_model
 from agentstream.apps.realestate import scripted
 from agentstream.apps.realestate.citations import Citation, cited, sources_line
 from agentstream.apps.realestate.documents import Hit, default_index
@@ -101,21 +101,19 @@ def _sources(messages: Messages, hits: list[Hit]) -> tuple[list[Event], list[Cit
 def _build(
     specialist: Specialist, ctx: RouteContext, question: str, search: bool
 ) -> tuple[Any, int]:
-    model = ctx.model(scripted=lambda: scripted.scripted_turns(specialist, question))
-    config = model.get_config() or {}
-    if "max_tokens" in config:
-        model.update_config(max_tokens=MAX_TOKENS)
-    if "max_tool_calls" in config:
+    model = agent_model(
+        ctx,
+        scripted=lambda: scripted.scripted_turns(specialist, question),
+        max_tokens=MAX_TOKENS,
         # The best passages are already in the prompt: one more search is plenty.
-        model.update_config(max_tool_calls=MAX_TOOL_CALLS)
+        max_tool_calls=MAX_TOOL_CALLS,
+    )
     agent = specialist.build(model, search=search)
     return agent, len(agent.tool_names)
 
 
 async def invoke(request: Invoke, ctx: RouteContext) -> AsyncIterator[Event]:
     """Answer one question with the specialist its ``query_type`` names."""
-    from strands.types.exceptions import MaxTokensReachedException
-
     specialist = route(request.query_type)
     yield status(f"Routing your question to the {specialist.label}", agent=specialist.name)
     yield status("Searching the Cedar Bay documents...")
@@ -124,28 +122,18 @@ async def invoke(request: Invoke, ctx: RouteContext) -> AsyncIterator[Event]:
     found = f"{len(hits)} relevant passage{'' if len(hits) == 1 else 's'}"
     yield status(f"Found {found}", sources=sources)
     agent, tools_available = _build(specialist, ctx, request.question, search=not hits)
-    run_id = ctx.run.id if ctx.run else "msg"
-    stream = AgentStream(
-        agent,
-        user_prompt(request.question, request.context, hits),
-        cancel_signal=ctx.cancel_signal,
-        message_prefix=run_id,
-    )
+    prompt = user_prompt(request.question, request.context, hits)
+    run = AgentRun(ctx, agent, prompt, keep_truncated=True)
     messages, tools_used = Messages(), 0
-    try:
-        async for event in stream.events():
-            if isinstance(event, TextMessageChunk):
-                for done in messages.add(event):
-                    yield done
-            elif isinstance(event, ToolCallChunk):
-                tools_used += 1
-                for done in messages.flush():
-                    yield done
-            yield event
-    except MaxTokensReachedException:
-        logger.info("run=%s | answer cut at the token limit", run_id)
-    if ctx.cancel_signal is not None and ctx.cancel_signal.is_set():
-        return
+    async for event in run.events():
+        if isinstance(event, TextMessageChunk):
+            for done in messages.add(event):
+                yield done
+        elif isinstance(event, ToolCallChunk):
+            tools_used += 1
+            for done in messages.flush():
+                yield done
+        yield event
     cite_events, citations = _sources(messages, hits)
     for event in cite_events:
         yield event

@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from agentstream.agents.runner import AgentStream
+from agentstream.agents.invoke import AgentRun, agent_model
 from agentstream.agents.threads import app_store, thread_id
 from agentstream.apps.titles.prompts import SYSTEM_PROMPT, history_messages
 from agentstream.apps.titles.schemas import History, StreamTitles
@@ -53,23 +53,9 @@ def build_agent(model: Any, history: list[dict[str, Any]]) -> Any:
     """A title-generator agent on ``model`` that already holds ``history``."""
     from strands import Agent
 
-    if "max_tokens" in (model.get_config() or {}):
-        model.update_config(max_tokens=MAX_TOKENS)
     # Our history is plain JSON in Strands' message shape (``Messages`` is a TypedDict list).
     messages: Any = history
     return Agent(model=model, messages=messages, system_prompt=SYSTEM_PROMPT, callback_handler=None)
-
-
-async def until_max_tokens(stream: AgentStream, truncated: list[bool]) -> AsyncIterator[Event]:
-    """The stream's events; a reply cut at the token limit ends it (``truncated`` gets True)."""
-    from strands.types.exceptions import MaxTokensReachedException
-
-    try:
-        async for event in stream.events():
-            yield event
-    except MaxTokensReachedException:
-        logger.info("reply cut at the token limit; keeping what was generated")
-        truncated.append(True)
 
 
 async def stream_titles(request: StreamTitles, ctx: RouteContext) -> AsyncIterator[Event]:
@@ -82,25 +68,22 @@ async def stream_titles(request: StreamTitles, ctx: RouteContext) -> AsyncIterat
         earlier = [turn.model_dump() for turn in request.chat_history[-HISTORY_LIMIT:]]
     yield progress("analyzing", f"Analyzing the conversation ({len(earlier)} earlier messages)...")
     run_id = ctx.run.id if ctx.run else "msg"
-    model = ctx.model(scripted=scripted_turns)
-    stream = AgentStream(
-        build_agent(model, history_messages(earlier)),
-        request.userInput,
-        cancel_signal=ctx.cancel_signal,
-        message_prefix=run_id,
-    )
+    model = agent_model(ctx, scripted=scripted_turns, max_tokens=MAX_TOKENS)
+    agent = build_agent(model, history_messages(earlier))
+    run = AgentRun(ctx, agent, request.userInput, keep_truncated=True)
     yield progress("generating")
     # The titles dialect reads the project (the seed's ``sessionId``) from the message id.
     message_id = f"{request.projectId}/{run_id}"
     pieces: list[str] = []
-    truncated: list[bool] = []
-    async for event in until_max_tokens(stream, truncated):
+    async for event in run.events():
+        if isinstance(event, Custom) and event.name == "progress":
+            # The seed's progress frames are its four stages; the engine's prompt-reading
+            # counts (under a second for these short prompts) would be a fifth kind.
+            continue
         if isinstance(event, TextMessageChunk):
             pieces.append(event.delta)
             event = dataclasses.replace(event, message_id=message_id)
         yield event
-    if ctx.cancel_signal is not None and ctx.cancel_signal.is_set():
-        return
     full = "".join(pieces).strip()
     yield progress("finalizing")
     await store.append_message(
@@ -111,7 +94,7 @@ async def stream_titles(request: StreamTitles, ctx: RouteContext) -> AsyncIterat
     )
     logger.info("run=%s chars=%d | titles generated", run_id, len(full))
     yield RunFinished(
-        result={"fullContent": full, "sessionId": request.projectId, "truncated": bool(truncated)}
+        result={"fullContent": full, "sessionId": request.projectId, "truncated": run.truncated}
     )
 
 
