@@ -135,8 +135,10 @@ def make_call(page: Any, url: str, prompt: str) -> None:
 
 
 # Mid-stream with at least one card field shown, or the run over (then the caption says so).
+# Half filled: the date (from the tool), the statement and the first sources are on the card, the
+# criteria and steps still to come.
 HALF_FILLED = """() => document.body.dataset.runState !== 'streaming'
-    || document.querySelectorAll('#card .filled').length >= 1"""
+    || document.querySelectorAll('#card .filled').length >= 3"""
 
 
 def calledit_shots(browser: Any, url: str, out: Path, notes: dict[str, str]) -> None:
