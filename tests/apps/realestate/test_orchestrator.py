@@ -1,29 +1,19 @@
-"""Real-estate orchestrator end to end over WebSocket and plain HTTP, in seed 004's format."""
+"""Real-estate orchestrator end to end over a real WebSocket, in seed 004's format."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import websockets
 
 from agentstream.apps import load_app
 from agentstream.apps.realestate.documents import DOCS
 from agentstream.gateway.settings import Settings
+from tests.apps.realestate.conftest import ZONING_Q
 from tests.conftest import LiveServer, recv_json, serve
-
-ZONING_Q = "What are the setback requirements for a house in a residential zone?"
-
-
-@pytest.fixture
-def realestate_server() -> Iterator[LiveServer]:
-    """The orchestrator served with the scripted model."""
-    with serve(load_app("realestate"), Settings(model="scripted")) as live:
-        yield live
 
 
 async def recv_result(ws: Any, timeout: float = 30.0) -> list[dict[str, Any]]:
@@ -175,23 +165,6 @@ async def test_unknown_action_goes_to_default_with_a_helpful_error(
     assert '"action": "invoke"' in error["error"] and isinstance(error["timestamp"], float)
     assert invalid["type"] == "error" and "question" in invalid["error"]
     assert isinstance(invalid["timestamp"], float)
-
-
-async def test_plain_http_post_answers_the_final_result(realestate_server: LiveServer) -> None:
-    """POST /invoke answers the result data; /api/invoke the result frame; errors are 4xx."""
-    body = {"question": ZONING_Q, "query_type": "zoning"}
-    async with httpx.AsyncClient(base_url=realestate_server.http, timeout=30) as client:
-        plain = await client.post("/invoke", json=body)
-        framed = await client.post("/api/invoke", json={"action": "invoke", **body})
-        missing = await client.post("/invoke", json={"query_type": "zoning"})
-        junk = await client.post("/invoke", content=b"{")
-    assert plain.status_code == 200
-    assert plain.json()["agent"] == "zoning" and plain.json()["success"] is True
-    assert framed.status_code == 200 and framed.json()["type"] == "result"
-    assert framed.json()["data"]["content"] == plain.json()["content"]
-    assert missing.status_code == 422 and "question" in missing.json()["error"]
-    assert missing.json()["success"] is False
-    assert junk.status_code == 400 and junk.json()["code"] == "invalid_json"
 
 
 PLACEHOLDER = re.compile(r"<[a-z][a-z ]*>|\.\.\.$")
