@@ -11,7 +11,9 @@ import websockets
 
 from agentstream.apps import load_app
 from agentstream.apps.realestate.documents import DOCS
+from agentstream.apps.realestate.orchestrator import Messages, status, usage
 from agentstream.gateway.settings import Settings
+from agentstream.protocol.events import Custom, TextMessageChunk
 from tests.apps.realestate.conftest import ZONING_Q
 from tests.conftest import LiveServer, recv_json, serve
 
@@ -196,3 +198,31 @@ async def test_gemma_answer_streams_at_once_in_the_seed_structure() -> None:
     assert all((c["doc"], c["section"]) in real for c in data["citations"])
     assert all("timestamp" in f for f in frames)
     assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))
+
+
+def test_messages_flushes_the_previous_message_when_a_new_one_starts() -> None:
+    """A chunk of a new message id closes the previous message; blank messages are dropped."""
+    messages = Messages()
+    assert messages.add(TextMessageChunk(delta=" Let me ", message_id="m1")) == []
+    assert messages.add(TextMessageChunk(delta="look.", message_id="m1")) == []
+    closed = messages.add(TextMessageChunk(delta="  ", message_id="m2"))
+    assert closed == [
+        Custom(name="message", value={"role": "assistant", "content": "Let me look."})
+    ]
+    assert messages.add(TextMessageChunk(delta="Done.", message_id="m3")) == []  # m2 was blank
+    assert messages.flush()[0].value["content"] == "Done."  # type: ignore[attr-defined]
+    assert messages.answer == "Done." and messages.done == ["Let me look.", "Done."]
+
+
+def test_an_agent_that_said_nothing_has_an_empty_answer() -> None:
+    """With no text at all, flush yields nothing and the answer is empty."""
+    messages = Messages()
+    assert messages.flush() == [] and messages.answer == ""
+
+
+def test_status_and_usage_name_the_invoke_shape() -> None:
+    """status() is a Custom status line; usage() shows the invoke message with its query types."""
+    assert status("hi", agent="zoning") == Custom(
+        name="status", value={"message": "hi", "agent": "zoning"}
+    )
+    assert '"action": "invoke"' in usage() and '"building_codes"' in usage()
