@@ -41,8 +41,11 @@ def test_passages_in_the_prompt_are_quoted_at_once() -> None:
 
 
 def test_the_last_tool_result_is_quoted() -> None:
-    """After a search, the answer quotes the latest tool result."""
+    """After two searches, the answer quotes the latest tool result, not the first."""
     (turn,) = scripted_turns(SPECIALISTS["general"], "q")
-    result = {"toolResult": {"toolUseId": "t", "content": [{"text": RESULT}]}}
-    messages = [user("q"), {"role": "user", "content": [result]}]
+    first, latest = "No matching passages.", RESULT
+    messages = [user("q")] + [
+        {"role": "user", "content": [{"toolResult": {"toolUseId": n, "content": [{"text": t}]}}]}
+        for n, t in (("t1", first), ("t2", latest))
+    ]
     assert turn(messages, None, None) == [{"text": quote(RESULT)}]
