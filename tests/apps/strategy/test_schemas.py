@@ -122,8 +122,8 @@ def test_duplicate_node_ids_are_refused() -> None:
         validate_part("flowchart", {"nodes": [{"id": "a"}, {"id": "a"}]})
 
 
-def test_an_edge_to_a_node_that_exists_passes_and_the_message_starts_at_the_root() -> None:
-    """A whole-object error names the field path from the top, without a leading dot."""
+def test_a_valid_strategy_passes_unchanged_and_errors_name_the_path_from_the_root() -> None:
+    """A valid strategy comes back as is; an error names the field path from the top, no dot."""
     strategy = build_strategy("$100, 3%", None)
     assert validate_strategy(strategy) == strategy
     with pytest.raises(InvalidStrategy) as exc:
