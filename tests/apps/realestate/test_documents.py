@@ -1,4 +1,4 @@
-"""The shipped documents, the tokenizer and the embedding search the specialists rely on."""
+"""The shipped documents and the embedding search the specialists rely on."""
 
 from __future__ import annotations
 
@@ -13,44 +13,6 @@ from agentstream.apps.realestate.documents import (
     split_passages,
     split_sentences,
 )
-from agentstream.apps.realestate.embedding import WordPiece
-from agentstream.apps.realestate.specialists import monthly_payment, route
-
-
-def test_wordpiece_matches_bert_uncased_ids() -> None:
-    """The tokenizer gives BertTokenizer's ids (checked against the model's tokenizer.json)."""
-    wp = WordPiece()
-    assert wp.encode("What are the zoning requirements for residential development?") == [
-        101,
-        2054,
-        2024,
-        1996,
-        27462,
-        5918,
-        2005,
-        5647,
-        2458,
-        1029,
-        102,
-    ]
-    assert wp.encode("Café naïve résumé (ADU) setbacks: 10ft!") == [
-        101,
-        7668,
-        15743,
-        13746,
-        1006,
-        4748,
-        2226,
-        1007,
-        2275,
-        12221,
-        1024,
-        2184,
-        6199,
-        999,
-        102,
-    ]
-    assert len(wp.encode("word " * 1000)) == 256
 
 
 def test_documents_split_into_categorised_passages() -> None:
@@ -94,14 +56,6 @@ def test_search_finds_the_passage_that_answers(
     assert all(category is None or h.passage.category == category for h in hits)
     assert hits[0].score > hits[-1].score
     assert format_hits(hits).startswith(f"[1] {hits[0].passage.source}\n")
-
-
-def test_routing_and_mortgage_math() -> None:
-    """query_type aliases route to specialists; payments match the annuity formula."""
-    assert route("zoning").name == "zoning" and route("permits").name == "building_codes"
-    assert route("anything").name == "general"
-    assert round(monthly_payment(300_000, 6.0, 30), 2) == 1798.65
-    assert monthly_payment(1200, 0, 1) == 100
 
 
 def test_excerpts_keep_the_sentences_closest_to_the_question_in_text_order() -> None:

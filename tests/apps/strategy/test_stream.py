@@ -6,9 +6,7 @@ import json
 from typing import Any
 
 import jsonpatch
-import pytest
 
-from agentstream.apps.strategy.schemas import InvalidStrategy, validate_part, validate_strategy
 from agentstream.apps.strategy.scripted import build_strategy, scripted_answer
 from agentstream.apps.strategy.stream import StrategyStream
 from agentstream.protocol.events import Custom, Event, StateDelta, StateSnapshot, TextMessageChunk
@@ -93,51 +91,6 @@ def test_missing_backend_keeps_the_last_strategy() -> None:
     assert [e.value["code"] for e in events if isinstance(e, Custom)] == ["missing"]
     assert stream.result()["user_message"] == "Sure, happy to help!"
     assert stream.result()["strategy_json"] == GOOD
-
-
-@pytest.mark.parametrize(
-    ("key", "value", "mentions"),
-    [
-        (
-            "flowchart",
-            {"nodes": [{"id": "a", "label": "A"}], "edges": [{"source": "a", "target": "zz"}]},
-            "unknown node 'zz'",
-        ),
-        ("flowchart", {"nodes": []}, "flowchart.nodes"),
-        ("strategy_metrics", {"impact_monthly_return_delta_pct": 3}, "estimated_capital"),
-        ("guardrails", {"enabled": [{"status": "on"}]}, "guardrails.enabled.0"),
-    ],
-)
-def test_part_validation_names_the_field(key: str, value: Any, mentions: str) -> None:
-    """An invalid part raises InvalidStrategy naming the failing field."""
-    with pytest.raises(InvalidStrategy) as exc:
-        validate_part(key, value)
-    assert mentions in str(exc.value)
-
-
-def test_lenient_shapes_are_normalised() -> None:
-    """Lower-case risk, string guardrails, from/to edges and missing labels are accepted."""
-    strategy = validate_strategy(
-        {
-            "flowchart": {
-                "nodes": [{"id": "a"}, {"id": "b", "label": "B"}],
-                "edges": [{"from": "a", "to": "b"}],
-            },
-            "degen_class": {"selected": "medium"},
-            "strategy_metrics": {
-                "impact_monthly_return_delta_pct": "4.5",
-                "estimated_capital_required_usd": 100,
-            },
-            "guardrails": {"enabled": ["Stop-loss"]},
-        }
-    )
-    assert strategy["degen_class"] == {"selected": "Medium"}
-    assert strategy["flowchart"]["nodes"][0] == {"id": "a", "label": "a", "type": "step"}
-    assert strategy["flowchart"]["edges"] == [{"source": "a", "target": "b", "label": ""}]
-    assert strategy["guardrails"]["enabled"] == [
-        {"name": "Stop-loss", "status": "active", "value": None}
-    ]
-    assert validate_part("unknown_key", {}) is None
 
 
 def test_deltas_applied_in_order_rebuild_the_strategy_at_any_split() -> None:

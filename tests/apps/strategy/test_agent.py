@@ -14,6 +14,7 @@ import websockets
 
 from agentstream.apps import load_app
 from agentstream.apps.strategy import agent as strategy_agent
+from agentstream.apps.strategy.agent import last_strategy
 from agentstream.apps.strategy.schemas import StrategyJSON
 from agentstream.gateway.settings import Settings
 from tests.conftest import LiveServer, recv_json, serve
@@ -213,3 +214,15 @@ async def test_cancel_stops_the_answer_and_saves_nothing(store_url: str) -> None
     assert frames[-1]["code"] == "cancelled"
     assert "response" not in [f["type"] for f in frames]
     assert stored["type"] == "history_result" and stored["messages"] == []
+
+
+def test_last_strategy_is_the_newest_assistant_turn_that_validated() -> None:
+    """Newest first; user turns and assistant turns without a strategy are skipped."""
+    turns: list[dict[str, Any]] = [
+        {"role": "assistant", "strategy_json": {"n": 1}},
+        {"role": "assistant", "strategy_json": {"n": 2}},
+        {"role": "assistant", "strategy_json": None},
+        {"role": "user", "strategy_json": {"n": 3}},
+    ]
+    assert last_strategy(turns) == {"n": 2}
+    assert last_strategy([]) is None

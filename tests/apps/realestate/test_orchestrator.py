@@ -1,29 +1,21 @@
-"""Real-estate orchestrator end to end over WebSocket and plain HTTP, in seed 004's format."""
+"""Real-estate orchestrator end to end over a real WebSocket, in seed 004's format."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import websockets
 
 from agentstream.apps import load_app
 from agentstream.apps.realestate.documents import DOCS
+from agentstream.apps.realestate.orchestrator import Messages, status, usage
 from agentstream.gateway.settings import Settings
+from agentstream.protocol.events import Custom, TextMessageChunk
+from tests.apps.realestate.conftest import ZONING_Q
 from tests.conftest import LiveServer, recv_json, serve
-
-ZONING_Q = "What are the setback requirements for a house in a residential zone?"
-
-
-@pytest.fixture
-def realestate_server() -> Iterator[LiveServer]:
-    """The orchestrator served with the scripted model."""
-    with serve(load_app("realestate"), Settings(model="scripted")) as live:
-        yield live
 
 
 async def recv_result(ws: Any, timeout: float = 30.0) -> list[dict[str, Any]]:
@@ -177,23 +169,6 @@ async def test_unknown_action_goes_to_default_with_a_helpful_error(
     assert isinstance(invalid["timestamp"], float)
 
 
-async def test_plain_http_post_answers_the_final_result(realestate_server: LiveServer) -> None:
-    """POST /invoke answers the result data; /api/invoke the result frame; errors are 4xx."""
-    body = {"question": ZONING_Q, "query_type": "zoning"}
-    async with httpx.AsyncClient(base_url=realestate_server.http, timeout=30) as client:
-        plain = await client.post("/invoke", json=body)
-        framed = await client.post("/api/invoke", json={"action": "invoke", **body})
-        missing = await client.post("/invoke", json={"query_type": "zoning"})
-        junk = await client.post("/invoke", content=b"{")
-    assert plain.status_code == 200
-    assert plain.json()["agent"] == "zoning" and plain.json()["success"] is True
-    assert framed.status_code == 200 and framed.json()["type"] == "result"
-    assert framed.json()["data"]["content"] == plain.json()["content"]
-    assert missing.status_code == 422 and "question" in missing.json()["error"]
-    assert missing.json()["success"] is False
-    assert junk.status_code == 400 and junk.json()["code"] == "invalid_json"
-
-
 PLACEHOLDER = re.compile(r"<[a-z][a-z ]*>|\.\.\.$")
 """Prompt placeholders (``<your answer to the user>``, ``...``) a small model may echo."""
 
@@ -224,3 +199,31 @@ async def test_gemma_answer_streams_at_once_in_the_seed_structure() -> None:
     assert all((c["doc"], c["section"]) in real for c in data["citations"])
     assert all("timestamp" in f for f in frames)
     assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))
+
+
+def test_messages_flushes_the_previous_message_when_a_new_one_starts() -> None:
+    """A chunk of a new message id closes the previous message; blank messages are dropped."""
+    messages = Messages()
+    assert messages.add(TextMessageChunk(delta=" Let me ", message_id="m1")) == []
+    assert messages.add(TextMessageChunk(delta="look.", message_id="m1")) == []
+    closed = messages.add(TextMessageChunk(delta="  ", message_id="m2"))
+    assert closed == [
+        Custom(name="message", value={"role": "assistant", "content": "Let me look."})
+    ]
+    assert messages.add(TextMessageChunk(delta="Done.", message_id="m3")) == []  # m2 was blank
+    assert messages.flush()[0].value["content"] == "Done."  # type: ignore[attr-defined]
+    assert messages.answer == "Done." and messages.done == ["Let me look.", "Done."]
+
+
+def test_an_agent_that_said_nothing_has_an_empty_answer() -> None:
+    """With no text at all, flush yields nothing and the answer is empty."""
+    messages = Messages()
+    assert messages.flush() == [] and messages.answer == ""
+
+
+def test_status_and_usage_name_the_invoke_shape() -> None:
+    """status() is a Custom status line; usage() shows the invoke message with its query types."""
+    assert status("hi", agent="zoning") == Custom(
+        name="status", value={"message": "hi", "agent": "zoning"}
+    )
+    assert '"action": "invoke"' in usage() and '"building_codes"' in usage()

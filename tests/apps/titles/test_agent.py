@@ -13,7 +13,9 @@ import websockets
 
 from agentstream.apps import load_app
 from agentstream.apps.titles import agent as titles_agent
+from agentstream.apps.titles.agent import STAGES, progress, project_thread
 from agentstream.gateway.settings import Settings
+from agentstream.protocol.events import Custom
 from tests.conftest import LiveServer, recv_json, serve
 
 TERMINAL = ("stream_complete", "error")
@@ -212,3 +214,20 @@ async def test_without_a_store_history_is_kept_in_memory() -> None:
             await ws.send(stream("mem", "Shorter please"))
             frames = await recv_titles_run(ws)
     assert "1 earlier turn(s)" in frames[-1]["fullContent"]
+
+
+def test_progress_names_the_stage_its_percent_and_a_default_step() -> None:
+    """Each stage carries its own percent; a given step replaces the stage's label."""
+    assert progress("analyzing") == Custom(
+        name="progress",
+        value={"stage": "analyzing", "step": "Analyzing the conversation...", "progress": 30},
+    )
+    assert progress("generating", "now").value["step"] == "now"  # type: ignore[index]
+    assert [p for p, _ in STAGES.values()] == sorted(p for p, _ in STAGES.values())
+
+
+def test_each_user_and_project_has_its_own_thread() -> None:
+    """Threads differ by user and by project, and live under the titles app."""
+    threads = {project_thread(u, p) for u in ("ann", "bob") for p in ("p1", "p2")}
+    assert len(threads) == 4 and all(t.startswith("titles/") for t in threads)
+    assert project_thread("ann", "p1") == project_thread("ann", "p1")
