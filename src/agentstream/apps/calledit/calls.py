@@ -49,7 +49,7 @@ from agentstream.apps.calledit.verify import (
     verifier_model,
 )
 from agentstream.gateway.app import BadMessage, validation_message
-from agentstream.gateway.context import RouteContext
+from agentstream.gateway.context import ReplyContext, RouteContext
 from agentstream.gateway.identity import identify
 from agentstream.protocol.codec import DecodeError, loads
 from agentstream.protocol.events import Event, RunError, RunFinished, RunStarted
@@ -265,7 +265,7 @@ async def log_call(
     return row, created
 
 
-async def logcall(request: LogCall, ctx: RouteContext) -> dict[str, Any]:
+async def logcall(request: LogCall, ctx: ReplyContext) -> dict[str, Any]:
     """The ``logcall`` reply route: ``{"call": {…}, "created": bool}``."""
     store = require_store(ctx.services)
     row, created = await log_call(

@@ -19,7 +19,7 @@ from agentstream.agents.threads import app_store, thread_id
 from agentstream.apps.titles.prompts import SYSTEM_PROMPT, history_messages
 from agentstream.apps.titles.schemas import History, StreamTitles
 from agentstream.apps.titles.scripted import scripted_turns
-from agentstream.gateway.context import RouteContext
+from agentstream.gateway.context import ReplyContext, RouteContext
 from agentstream.protocol.events import Custom, Event, RunFinished, TextMessageChunk
 
 logger = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ async def stream_titles(request: StreamTitles, ctx: RouteContext) -> AsyncIterat
     )
 
 
-async def history(request: History, ctx: RouteContext) -> dict[str, Any]:
+async def history(request: History, ctx: ReplyContext) -> dict[str, Any]:
     """The project's stored conversation: ``{projectId, messages: [{role, content, ts}]}``."""
     store = await app_store(ctx)
     messages = await store.read_messages(
