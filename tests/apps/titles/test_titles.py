@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import websockets
 from agentstream.apps import load_app
 from agentstream.apps.titles import agent as titles_agent
 from agentstream.gateway.settings import Settings
+from agentstream.models.scripted import ScriptedModel
 from tests.conftest import LiveServer, recv_json, serve
 
 TERMINAL = ("stream_complete", "error")
@@ -192,12 +193,17 @@ async def test_gemma_streams_titles_in_the_seed_format(store_url: str) -> None:
             frames = await recv_titles_run(ws, timeout=60)
     types = [f["type"] for f in frames]
     assert types[0] == "stream_start" and types[-1] == "stream_complete"
-    assert [f["stage"] for f in frames if f["type"] == "progress"] == [
+    progress = [f for f in frames if f["type"] == "progress"]
+    # The engine's prompt counts arrive as more "generating" frames (50..80 %), never a new stage.
+    assert collapse([p["stage"] for p in progress]) == [
         "initializing",
         "analyzing",
         "generating",
         "finalizing",
     ]
+    reading = [p for p in progress if "processed" in p]
+    assert all(p["stage"] == "generating" and 50 <= p["progress"] <= 80 for p in reading)
+    assert all(0 <= p["processed"] <= p["total"] for p in reading)
     chunks = [f["content"] for f in frames if f["type"] == "stream_chunk"]
     assert chunks and frames[-1]["fullContent"] == "".join(chunks).strip()
     assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))
@@ -212,3 +218,41 @@ async def test_without_a_store_history_is_kept_in_memory() -> None:
             await ws.send(stream("mem", "Shorter please"))
             frames = await recv_titles_run(ws)
     assert "1 earlier turn(s)" in frames[-1]["fullContent"]
+
+
+class ReadingModel(ScriptedModel):
+    """The scripted model, reporting prompt reading first as the local engine does."""
+
+    async def stream(self, *args: Any, **kwargs: Any) -> AsyncGenerator[dict[str, Any], None]:  # type: ignore[override]
+        for processed in (256, 480):
+            yield {"promptProgress": {"processed": processed, "total": 480, "cached": 128}}
+        async for chunk in super().stream(*args, **kwargs):
+            yield chunk
+
+
+async def test_engine_prompt_progress_shows_inside_the_generating_stage(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's prompt counts reach the seed client as generating-stage progress, in order."""
+
+    def reading(ctx: Any, *, scripted: Any = None, **_: Any) -> ScriptedModel:
+        return ReadingModel(scripted())
+
+    monkeypatch.setattr(titles_agent, "agent_model", reading)
+    with titles_server(store_url) as live:
+        async with websockets.connect(live.ws) as ws:
+            await ws.send(stream("p9", "A podcast about tide pools"))
+            frames = await recv_titles_run(ws)
+    progress = [f for f in frames if f["type"] == "progress"]
+    assert [(p["stage"], p["progress"]) for p in progress] == [
+        ("initializing", 10),
+        ("analyzing", 30),
+        ("generating", 50),
+        ("generating", 66),
+        ("generating", 80),
+        ("finalizing", 90),
+    ]
+    assert progress[3]["step"] == "Reading the prompt: 256/480 tokens (128 from cache)..."
+    assert (progress[4]["processed"], progress[4]["total"]) == (480, 480)
+    first_chunk = next(i for i, f in enumerate(frames) if f["type"] == "stream_chunk")
+    assert frames.index(progress[4]) < first_chunk
