@@ -275,20 +275,17 @@ class _VerifyJob:
     async def _verify(self, store: Any, call: Any) -> bool:
         from agentstream.apps.calledit.calls import verify_call
         from agentstream.cli_render import TerminalPrinter
+        from agentstream.gateway.context import RouteContext
+        from agentstream.gateway.settings import Settings
         from agentstream.runs.run import Run
 
         run = Run(owner=call.user_id, app="calledit")
+        ctx = RouteContext(
+            connection_id="cli", user=call.user_id, settings=Settings(model=self.spec), run=run
+        )
         printer = TerminalPrinter(err, quiet=True)
         run.subscribe(printer)
-        events = verify_call(
-            store,
-            call,
-            self.spec,
-            today=self.today,
-            force=self.force,
-            cancel_signal=run.cancel_signal,
-            message_prefix=run.id,
-        )
+        events = verify_call(store, call, ctx, today=self.today, force=self.force)
         run.start(lambda _run: events, input={"action": "verify", "callId": call.call_id})
         try:
             await run.wait()

@@ -22,6 +22,8 @@ HTTP status; the module that defines it in brackets)::
     │   ├── LimitExceeded                   limit_exceeded     413
     │   └── InvalidRecord                   invalid_record     422  (also a BadRequest)
     ├── ModelError            [models]      model_error        500  the model failed
+    │   ├── ScriptedModelError  [models]    model_error        500  a scripted error step
+    │   └── TokenLimit        [agents]      max_tokens         500  the answer hit the token limit
     ├── WeightsError          [models]      weights_error      500  weights missing or unreadable
     ├── LogGap                [runs]        log_gap            410  replay asked for dropped events
     └── AppError                            app_error          500  a run ended without its result
@@ -30,8 +32,8 @@ HTTP status; the module that defines it in brackets)::
         ├── InvalidStrategy   [strategy]    invalid_strategy   500  the model's strategy JSON
         └── EmbeddingUnavailable [realestate] embedding_unavailable 503
 
-The gateway, protocol, models, runs and app-agent leaves are converted in their own branches;
-the codes drawn for them here are the intended ones, their modules are the reference.
+A run's producer that fails with anything outside this tree ends the run with
+``internal_error`` (``runs/run.py``): a new error a user should see gets a leaf here first.
 CalledIt's ``CallError`` (``apps/calledit/calls.py``) is a BadMessage whose code is chosen per
 refusal (``not_found``, ``run_not_finished``…), as the call lifecycle's error table in
 ``docs/calls.md`` lists.

@@ -14,7 +14,7 @@ import shutil
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from pydantic import BaseModel
@@ -25,6 +25,7 @@ from starlette.routing import Route
 from agentstream.gateway.context import RouteContext
 from agentstream.gateway.routes import AgentApp
 from agentstream.gateway.settings import Settings
+from agentstream.models.engine import ModelError
 from agentstream.protocol.events import Event, RunFinished, TextMessageChunk
 from tests.conftest import LiveServer, serve
 
@@ -162,10 +163,11 @@ def calledit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield s
 
 
-class ModelUnavailable(RuntimeError):
-    """What a provider error looks like once translated at the boundary."""
+class ModelUnavailable(ModelError):
+    """What a provider error looks like once translated at the boundary (a typed leaf)."""
 
-    code = "model_unavailable"
+    code: ClassVar[str] = "model_unavailable"
+    http_status: ClassVar[int] = 503
 
 
 def stub_calledit(*, fail: bool, records: dict[str, Any] | None = None) -> AgentApp:

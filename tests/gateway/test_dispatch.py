@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from agentstream.gateway.context import ReplyContext, RouteContext
 from agentstream.gateway.dispatch import Dispatcher
 from agentstream.gateway.messages import Cancel, Ping, Reply, Resume, StartRun, parse
-from agentstream.gateway.routes import AgentApp
+from agentstream.gateway.routes import DEFAULT_ROUTE, AgentApp
 from agentstream.gateway.settings import Settings
 from agentstream.protocol.control import CancelAnswer, Control, Pong, ReplyAnswer, ResumeAnswer
 from agentstream.protocol.events import Event, RunFinished, TextMessageChunk
@@ -163,3 +163,28 @@ async def test_reply_context_carries_the_peer(user: str) -> None:
     ctx = hub.reply_context(user, "c9", "whoami")
     assert (ctx.user, ctx.connection_id, ctx.action) == (user, "c9", "whoami")
     assert ctx.services is hub.services and ctx.services.runs is hub.runs
+
+
+@pytest.mark.parametrize(
+    ("raw", "action"),
+    [('{"action":"fly","requestId":"r"}', "fly"), ('{"requestId":"r"}', None)],
+    ids=["unknown-action", "no-action"],
+)
+async def test_a_default_reply_sees_a_reply_context_with_the_clients_action(
+    raw: str, action: str | None
+) -> None:
+    """$default's handler gets a ReplyContext (no run) naming the client's action, or None."""
+    seen: list[ReplyContext] = []
+    app = AgentApp(name="t")
+
+    @app.reply(DEFAULT_ROUTE, Go)
+    async def fallback(request: Go, ctx: ReplyContext) -> dict[str, Any]:
+        seen.append(ctx)
+        return {"asked": ctx.action}
+
+    peer = Peer()
+    command = parse(raw, app)
+    assert isinstance(command, Reply)
+    await Dispatcher(app, Settings(model="scripted", store="none")).dispatch(command, peer)
+    assert len(seen) == 1 and type(seen[0]) is ReplyContext and seen[0].action == action
+    assert [a.body for a in peer.answers if isinstance(a, ReplyAnswer)] == [{"asked": action}]

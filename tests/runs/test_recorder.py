@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from agentstream.protocol.events import Event, RunError, RunFinished, TextMessageChunk
 from agentstream.runs.recorder import RunRecorder, replay_state, stored_events
 from agentstream.runs.run import Run
+from agentstream.runs.state import RunState
 from agentstream.stores import Limits, open_store
+from agentstream.stores.errors import StoreUnavailable
 
 
 def words(n: int) -> object:
@@ -69,3 +73,70 @@ async def test_a_run_longer_than_the_store_bound_is_recorded_up_to_it(tmp_path: 
 def test_replay_state_from_the_store(recorded: str, events: list[Event], answer: str) -> None:
     """Resume from the store answers the recorded end only when the whole tail is kept."""
     assert replay_state(recorded, events) == answer
+
+
+class Flaky:
+    """A real store whose named calls fail their first ``times`` calls (a store outage)."""
+
+    def __init__(self, store: Any, fail: str, times: int) -> None:
+        self.store, self.fail, self.left = store, fail, times
+        self.limits = store.limits
+
+    def __getattr__(self, name: str) -> Any:
+        real = getattr(self.store, name)
+        if name != self.fail:
+            return real
+
+        async def flaky(*args: Any) -> Any:
+            if self.left > 0:
+                self.left -= 1
+                raise StoreUnavailable("store down")
+            return await real(*args)
+
+        return flaky
+
+
+async def record(store: Any, n: int = 20) -> Run:
+    run = Run(owner="u", app="t")
+    recorder = RunRecorder(store, run, interval=0.01)
+    recorder.start()
+    run.start(words(n))  # type: ignore[arg-type]
+    await run.wait()
+    await recorder.wait()
+    return run
+
+
+async def test_a_failed_write_is_retried_and_logged_not_lost(
+    tmp_path: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two failed batch writes are logged as warnings and retried: every event ends up stored."""
+    async with open_store(f"sqlite:///{tmp_path}/r.db") as real:
+        run = await record(Flaky(real, "append_events", 2))
+        events = await stored_events(real, run.id)
+    assert [e.seq for e in events] == list(range(1, 23))
+    retries = [r for r in caplog.records if "will retry" in r.getMessage()]
+    assert len(retries) == 2 and all(r.levelno == logging.WARNING for r in retries)
+
+
+async def test_a_run_the_store_cannot_open_still_finishes_and_logs_an_error(
+    tmp_path: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    """If the run's row cannot be written, the error is logged and the live run still finishes."""
+    async with open_store(f"sqlite:///{tmp_path}/r.db") as real:
+        run = await record(Flaky(real, "put_run", 1))
+        assert await real.get_run(run.id) is None
+    assert run.state is RunState.FINISHED
+    assert [r.levelno for r in caplog.records if "could not record the run" in r.getMessage()] == [
+        logging.ERROR
+    ]
+
+
+async def test_a_final_state_the_store_refuses_is_logged(
+    tmp_path: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failed final-state write leaves the row 'running' and says so in a warning."""
+    async with open_store(f"sqlite:///{tmp_path}/r.db") as real:
+        run = await record(Flaky(real, "set_run_state", 1))
+        row = await real.get_run(run.id)
+    assert row is not None and row.state == "running"
+    assert any("could not record the final state" in r.getMessage() for r in caplog.records)

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import ClassVar
 
+import pytest
+
+from agentstream.agents.invoke import TokenLimit
+from agentstream.apps.realestate.embedding import EmbeddingUnavailable
+from agentstream.errors import AgentstreamError
+from agentstream.models.scripted import ScriptedModelError
+from agentstream.models.weights import WeightsError
 from agentstream.protocol.events import Event, RunError, RunFinished, TextMessageChunk
 from agentstream.runs.run import Run, RunState
 
@@ -146,3 +154,44 @@ async def test_a_producer_that_ends_without_a_terminal_event_finishes_the_run() 
     run.start(quiet)
     await run.wait()
     assert isinstance(sink.events[-1], RunFinished) and run.state is RunState.FINISHED
+
+
+class _Coded(AgentstreamError):
+    code: ClassVar[str] = "coded_leaf"
+
+
+class _ClaimsACode(ValueError):
+    """Not under the root, though it carries a ``code`` attribute."""
+
+    code = "guessed"
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (_Coded("typed"), "coded_leaf"),
+        (ScriptedModelError("scripted"), "model_error"),
+        (TokenLimit("too long"), "max_tokens"),
+        (EmbeddingUnavailable("no model"), "embedding_unavailable"),
+        (WeightsError("no weights"), "weights_error"),
+        (_ClaimsACode("untyped"), "internal_error"),
+        (KeyError("bug"), "internal_error"),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, BaseException) else v,
+)
+async def test_run_error_code_is_the_typed_code_or_internal_error(
+    error: Exception, code: str
+) -> None:
+    """A producer's AgentstreamError ends the run with its code; any other error: internal_error."""
+
+    async def failing(run: Run) -> AsyncIterator[Event]:
+        yield TextMessageChunk(delta="a")
+        raise error
+
+    run, sink = Run(owner="u"), Sink()
+    run.subscribe(sink)
+    run.start(failing)
+    await run.wait()
+    last = sink.events[-1]
+    assert isinstance(last, RunError) and last.code == code
+    assert run.state is RunState.FAILED

@@ -154,13 +154,13 @@ class Gateway:
         for hook in self.app.on_disconnect:
             try:
                 await hook(ctx)
-            except Exception:
+            except Exception:  # an app's hook bug must not skip the other hooks or the cleanup
                 logger.exception("conn=%s | $disconnect hook failed", conn.id)
         store = self.services.store
         if store is not None:
             try:
                 await store.delete_connection(conn.id)
-            except Exception:
+            except Exception:  # any store failure: the row expires by its TTL; finish closing
                 logger.warning(
                     "conn=%s | could not delete the connection row", conn.id, exc_info=True
                 )

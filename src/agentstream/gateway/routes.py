@@ -18,13 +18,15 @@ from pydantic import BaseModel
 from agentstream.protocol.events import Event
 
 if TYPE_CHECKING:
-    from agentstream.gateway.context import RouteContext
+    from agentstream.gateway.context import ReplyContext, RouteContext
 
+# The request is each route's own pydantic model, so it stays Any here (a handler taking
+# ``LogCall`` is not a callable of ``BaseModel``). Run routes get a RouteContext (with the run);
+# reply routes and connect hooks get a ReplyContext (no run): a reply handler annotated
+# ``RouteContext`` would read ``ctx.run`` that is not there, and mypy refuses it.
 RunHandler: TypeAlias = Callable[[Any, "RouteContext"], AsyncIterator[Event]]
-# Reply routes and connect hooks are given a ReplyContext (no run). Typed Any so handlers that
-# still annotate ``ctx: RouteContext`` type-check; new code should annotate ``ReplyContext``.
-ReplyHandler: TypeAlias = Callable[[Any, Any], Awaitable[dict[str, Any] | None]]
-ConnectHook: TypeAlias = Callable[[Any], Awaitable[None]]
+ReplyHandler: TypeAlias = Callable[[Any, "ReplyContext"], Awaitable[dict[str, Any] | None]]
+ConnectHook: TypeAlias = Callable[["ReplyContext"], Awaitable[None]]
 
 DEFAULT_ROUTE = "$default"
 BUILTIN_ACTIONS = frozenset({"cancel", "resume", "ping"})

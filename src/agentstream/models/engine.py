@@ -233,7 +233,7 @@ def _start_server(path: Path, settings: EngineSettings) -> Any:
     params.api_keys = [secrets.token_urlsafe(24)]
     try:
         return xllamacpp.Server(params)
-    except Exception as exc:
+    except Exception as exc:  # xllamacpp raises plain built-ins for a bad file or settings
         raise ModelError(f"could not load the model {path}: {exc}") from exc
 
 

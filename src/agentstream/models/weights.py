@@ -18,6 +18,9 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
+
+from agentstream.errors import AgentstreamError
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +30,10 @@ Progress = Callable[[int, int], None]
 _BLOCK = 8 * 1024 * 1024
 
 
-class WeightsError(ValueError):
+class WeightsError(AgentstreamError, ValueError):
     """Weights that cannot be found, assembled or verified."""
+
+    code: ClassVar[str] = "weights_error"
 
 
 @dataclass(frozen=True, slots=True)

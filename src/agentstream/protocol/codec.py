@@ -7,15 +7,18 @@ The canonical frame is AG-UI-like: ``type`` in SCREAMING_SNAKE_CASE and camelCas
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
+from agentstream.errors import BadRequest
 from agentstream.protocol.events import EVENT_TYPES, Event
 
 
-class DecodeError(ValueError):
-    """A frame is not valid JSON or not a known event."""
+class DecodeError(BadRequest):
+    """A frame is not valid JSON or not a known event (also a ``ValueError``)."""
+
+    code: ClassVar[str] = "invalid_json"
 
 
 def _camel(name: str) -> str:

@@ -7,12 +7,17 @@ event is reported as a gap (the caller answers ``expired``) rather than silently
 from __future__ import annotations
 
 from collections import deque
+from typing import ClassVar
 
+from agentstream.errors import AgentstreamError
 from agentstream.protocol.events import Event
 
 
-class LogGap(LookupError):
+class LogGap(AgentstreamError, LookupError):
     """Events the caller asked for have been dropped from the log."""
+
+    code: ClassVar[str] = "log_gap"
+    http_status: ClassVar[int] = 410
 
 
 class RunLog:

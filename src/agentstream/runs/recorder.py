@@ -61,7 +61,7 @@ class RunRecorder:
             await self.store.put_run(
                 self.run.id, self.run.owner, self.run.app or "default", "running", self.ttl_s, {}
             )
-        except Exception:
+        except Exception:  # any store failure: recording is best-effort, the live run goes on
             logger.exception("run=%s | could not record the run", self.run.id)
             return
         while True:
@@ -79,7 +79,7 @@ class RunRecorder:
         try:
             await self.store.append_events(self.run.id, batch)
             self._failures = 0
-        except Exception:
+        except Exception:  # any store failure: retried with backoff, logged, never fails the run
             self._failures += 1
             if self._failures >= MAX_FAILURES:
                 logger.exception(
@@ -98,7 +98,7 @@ class RunRecorder:
     async def _close(self) -> None:
         try:
             await self.store.set_run_state(self.run.id, self.run.state)
-        except Exception:
+        except Exception:  # any store failure: the row's TTL ends it; the run itself is over
             logger.warning("run=%s | could not record the final state", self.run.id, exc_info=True)
 
     async def wait(self) -> None:

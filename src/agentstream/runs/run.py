@@ -103,11 +103,10 @@ def _describe(exc: BaseException) -> str:
 
 
 def _code(exc: BaseException) -> str:
+    """The error frame's code: an AgentstreamError names its own, anything else is a bug."""
     if isinstance(exc, AgentstreamError):
         return exc.code
-    # Transitional: app and model errors not yet under the root still name their code; drop
-    # this line once every leaf derives from AgentstreamError (issue 16 item 7).
-    return str(getattr(exc, "code", "") or "internal_error")
+    return AgentstreamError.code
 
 
 __all__ = ["Producer", "Run", "RunState", "Subscriber", "new_run_id"]

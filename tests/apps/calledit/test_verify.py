@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -11,9 +12,13 @@ import pytest
 import websockets
 from strands import tool
 
+from agentstream.agents.invoke import TokenLimit
 from agentstream.apps.calledit.verify import Evidence, Verdict, Verifier, settle_verdict
+from agentstream.gateway.context import RouteContext
+from agentstream.gateway.settings import Settings
 from agentstream.models.scripted import ScriptedModel
-from agentstream.protocol.events import ToolCallChunk, ToolCallResult
+from agentstream.protocol.events import Event, TextMessageChunk, ToolCallChunk, ToolCallResult
+from agentstream.runs.run import Run
 from tests.conftest import LiveServer, recv_json, recv_run
 
 PROMPT = "The S&P 500 will reach 6000 points by March 2025"
@@ -117,6 +122,13 @@ async def test_an_unknown_or_foreign_call_is_not_found(
     assert malformed["code"] == "invalid_request" and "callId" in malformed["message"]
 
 
+def run_context() -> RouteContext:
+    """The context of a verify run on the scripted model (the verifier runs inside a run)."""
+    return RouteContext(
+        connection_id="c1", user="u1", settings=Settings(model="scripted"), run=Run(owner="u1")
+    )
+
+
 def _lying_model() -> ScriptedModel:
     """A model that 'remembers' the outcome and cites its memory as evidence."""
     claim = {
@@ -134,7 +146,7 @@ def _lying_model() -> ScriptedModel:
 
 async def test_without_an_evidence_tool_a_claimed_verdict_becomes_inconclusive() -> None:
     """A model that claims verified_true with no outside-world tool is recorded inconclusive."""
-    verifier = Verifier(RECORD, _lying_model())
+    verifier = Verifier(run_context(), RECORD, _lying_model())
     events = [event async for event in verifier.events()]
     assert any(isinstance(e, ToolCallChunk) and e.tool_call_name == "current_time" for e in events)
     assert verifier.verdict is not None
@@ -166,7 +178,7 @@ async def test_with_an_evidence_tool_a_cited_verdict_stands() -> None:
             [{"text": "The tool shows a close above 6000."}, {"tool": "Verdict", "input": cited}],
         ]
     )
-    verifier = Verifier(RECORD, model, evidence_tools=[index_close])
+    verifier = Verifier(run_context(), RECORD, model, evidence_tools=[index_close])
     events = [event async for event in verifier.events()]
     results = [e for e in events if isinstance(e, ToolCallResult)]
     assert [r.tool_call_name for r in results] == ["index_close"]
@@ -187,3 +199,26 @@ def test_a_verified_status_without_evidence_is_inconclusive_even_with_tools() ->
         evidence=[Evidence(source="index_close", finding="max close 5990")],
     )
     assert settle_verdict(honest, RECORD, can_gather=True) == honest
+
+
+async def test_a_cancelled_verification_ends_cancelled_without_a_verdict() -> None:
+    """A run cancelled mid-verification ends in CancelledError: no second turn, no verdict."""
+    ctx = run_context()
+    verifier = Verifier(ctx, RECORD, _lying_model())
+    seen: list[Event] = []
+    with pytest.raises(asyncio.CancelledError):
+        async for event in verifier.events():
+            seen.append(event)
+            ctx.run.request_cancel("stop")
+    texts = "".join(e.delta for e in seen if isinstance(e, TextMessageChunk))
+    assert texts.startswith("Checking") and "6100" not in texts and verifier.verdict is None
+
+
+async def test_a_verification_cut_at_the_token_limit_is_a_token_limit_error() -> None:
+    """A verifier answer cut at the token limit fails with TokenLimit (code max_tokens)."""
+    cut = ScriptedModel([[{"text": "The close was"}, {"stop": "max_tokens"}]])
+    verifier = Verifier(run_context(), RECORD, cut)
+    with pytest.raises(TokenLimit) as failed:
+        async for _ in verifier.events():
+            pass
+    assert failed.value.code == "max_tokens" and verifier.verdict is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from agentstream.apps import load_app
 from agentstream.apps.titles import agent as titles_agent
 from agentstream.apps.titles.agent import STAGES, progress, project_thread
 from agentstream.gateway.settings import Settings
+from agentstream.models.scripted import ScriptedModel
 from agentstream.protocol.events import Custom
 from tests.conftest import LiveServer, recv_json, serve
 
@@ -72,15 +73,15 @@ async def test_stream_sends_progress_chunks_and_complete_exactly(store_url: str)
         "runId": frames[0]["runId"],
         "seq": 1,
     }
-    progress = [f for f in frames if f["type"] == "progress"]
-    assert [(p["stage"], p["progress"]) for p in progress] == [
+    shown = [f for f in frames if f["type"] == "progress"]
+    assert [(p["stage"], p["progress"]) for p in shown] == [
         ("initializing", 10),
         ("analyzing", 30),
         ("generating", 50),
         ("finalizing", 90),
     ]
-    assert progress[1]["step"] == "Analyzing the conversation (0 earlier messages)..."
-    assert all(isinstance(p["step"], str) and p["step"] for p in progress)
+    assert shown[1]["step"] == "Analyzing the conversation (0 earlier messages)..."
+    assert all(isinstance(p["step"], str) and p["step"] for p in shown)
     chunks = [f for f in frames if f["type"] == "stream_chunk"]
     assert len(chunks) > 5
     assert all(set(c) == {"type", "content", "sessionId", "runId", "seq"} for c in chunks)
@@ -194,12 +195,17 @@ async def test_gemma_streams_titles_in_the_seed_format(store_url: str) -> None:
             frames = await recv_titles_run(ws, timeout=60)
     types = [f["type"] for f in frames]
     assert types[0] == "stream_start" and types[-1] == "stream_complete"
-    assert [f["stage"] for f in frames if f["type"] == "progress"] == [
+    shown = [f for f in frames if f["type"] == "progress"]
+    # The engine's prompt counts arrive as more "generating" frames (50..80 %), never a new stage.
+    assert collapse([p["stage"] for p in shown]) == [
         "initializing",
         "analyzing",
         "generating",
         "finalizing",
     ]
+    reading = [p for p in shown if "processed" in p]
+    assert all(p["stage"] == "generating" and 50 <= p["progress"] <= 80 for p in reading)
+    assert all(0 <= p["processed"] <= p["total"] for p in reading)
     chunks = [f["content"] for f in frames if f["type"] == "stream_chunk"]
     assert chunks and frames[-1]["fullContent"] == "".join(chunks).strip()
     assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))
@@ -231,3 +237,41 @@ def test_each_user_and_project_has_its_own_thread() -> None:
     threads = {project_thread(u, p) for u in ("ann", "bob") for p in ("p1", "p2")}
     assert len(threads) == 4 and all(t.startswith("titles/") for t in threads)
     assert project_thread("ann", "p1") == project_thread("ann", "p1")
+
+
+class ReadingModel(ScriptedModel):
+    """The scripted model, reporting prompt reading first as the local engine does."""
+
+    async def stream(self, *args: Any, **kwargs: Any) -> AsyncGenerator[dict[str, Any], None]:  # type: ignore[override]
+        for processed in (256, 480):
+            yield {"promptProgress": {"processed": processed, "total": 480, "cached": 128}}
+        async for chunk in super().stream(*args, **kwargs):
+            yield chunk
+
+
+async def test_engine_prompt_progress_shows_inside_the_generating_stage(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's prompt counts reach the seed client as generating-stage progress, in order."""
+
+    def reading(ctx: Any, *, scripted: Any = None, **_: Any) -> ScriptedModel:
+        return ReadingModel(scripted())
+
+    monkeypatch.setattr(titles_agent, "agent_model", reading)
+    with titles_server(store_url) as live:
+        async with websockets.connect(live.ws) as ws:
+            await ws.send(stream("p9", "A podcast about tide pools"))
+            frames = await recv_titles_run(ws)
+    shown = [f for f in frames if f["type"] == "progress"]
+    assert [(p["stage"], p["progress"]) for p in shown] == [
+        ("initializing", 10),
+        ("analyzing", 30),
+        ("generating", 50),
+        ("generating", 66),
+        ("generating", 80),
+        ("finalizing", 90),
+    ]
+    assert shown[3]["step"] == "Reading the prompt: 256/480 tokens (128 from cache)..."
+    assert (shown[4]["processed"], shown[4]["total"]) == (480, 480)
+    first_chunk = next(i for i, f in enumerate(frames) if f["type"] == "stream_chunk")
+    assert frames.index(shown[4]) < first_chunk

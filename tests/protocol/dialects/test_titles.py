@@ -73,3 +73,33 @@ def test_errors_outside_a_run_use_the_seed_shape() -> None:
         "message": "bad",
         "code": "invalid_json",
     }
+
+
+@pytest.mark.parametrize(
+    ("processed", "total", "cached", "percent", "step"),
+    [
+        (0, 480, 0, 50, "Reading the prompt: 0/480 tokens..."),
+        (240, 480, 0, 65, "Reading the prompt: 240/480 tokens..."),
+        (479, 480, 0, 79, "Reading the prompt: 479/480 tokens..."),
+        (480, 480, 0, 80, "Reading the prompt: 480/480 tokens..."),
+        (384, 956, 730, 62, "Reading the prompt: 384/956 tokens (730 from cache)..."),
+        (0, 0, 0, 50, "Reading the prompt: 0/0 tokens..."),
+        (500, 480, 0, 80, "Reading the prompt: 500/480 tokens..."),
+    ],
+)
+def test_engine_prompt_progress_is_seed_progress_inside_the_generating_stage(
+    processed: int, total: int, cached: int, percent: int, step: str
+) -> None:
+    """Engine prompt counts render as a seed progress frame: generating, 50..80 %, real numbers."""
+    counts = {"stage": "prompt", "processed": processed, "total": total, "cached": cached}
+    assert render(Custom(name="progress", value=counts)) == {
+        "type": "progress",
+        "stage": "generating",
+        "step": step,
+        "progress": percent,
+        "processed": processed,
+        "total": total,
+        "cached": cached,
+        "runId": "run_t",
+        "seq": 4,
+    }

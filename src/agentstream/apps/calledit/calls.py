@@ -49,7 +49,7 @@ from agentstream.apps.calledit.verify import (
     verifier_model,
 )
 from agentstream.gateway.app import BadMessage, validation_message
-from agentstream.gateway.context import RouteContext
+from agentstream.gateway.context import ReplyContext, RouteContext
 from agentstream.gateway.identity import identify
 from agentstream.protocol.codec import DecodeError, loads
 from agentstream.protocol.events import Event, RunError, RunFinished, RunStarted
@@ -265,7 +265,7 @@ async def log_call(
     return row, created
 
 
-async def logcall(request: LogCall, ctx: RouteContext) -> dict[str, Any]:
+async def logcall(request: LogCall, ctx: ReplyContext) -> dict[str, Any]:
     """The ``logcall`` reply route: ``{"call": {…}, "created": bool}``."""
     store = require_store(ctx.services)
     row, created = await log_call(
@@ -300,32 +300,31 @@ def check_verifiable(call: CallRow, today: dt.date, force: bool) -> None:
 async def verify_call(
     store: Store,
     call: CallRow,
-    model_spec: str,
+    ctx: RouteContext,
     *,
     today: dt.date,
     force: bool = False,
-    evidence_tools: Sequence[Any] = (),
-    cancel_signal: Any = None,
-    message_prefix: str = "verify",
 ) -> AsyncGenerator[Event, None]:
-    """Verify ``call``: stream the agent, save the verdict, end with ``RunFinished``.
+    """Verify ``call`` in ``ctx``'s run: stream the agent, save the verdict, then ``RunFinished``.
 
-    A call that is not due or already verified (without ``force``), an agent that gives no
-    verdict, or a store that fails while saving ends the stream with a ``RunError`` and a code.
+    The model is the run's (``ctx.settings.model``) and the evidence tools are
+    ``ctx.services.evidence_tools``. A call that is not due or already verified (without
+    ``force``), an agent that gives no verdict, or a store that fails while saving ends the stream
+    with a ``RunError`` and a code; a cancelled run ends in ``asyncio.CancelledError`` before
+    anything is saved (the run reports the cancel).
     """
     try:
         check_verifiable(call, today, force)
         verifier = Verifier(
+            ctx,
             call.record,
-            verifier_model(model_spec, call.record),
-            evidence_tools=evidence_tools,
-            cancel_signal=cancel_signal,
-            message_prefix=message_prefix,
+            verifier_model(ctx, call.record),
+            evidence_tools=ctx.services.evidence_tools,
         )
         async for event in verifier.events():
             yield event
-        if (cancel_signal is not None and cancel_signal.is_set()) or verifier.verdict is None:
-            return
+        if verifier.verdict is None:  # events() ended normally, so it settled one
+            raise NoVerdict("the verification agent stopped without a verdict")
         saved = await _save_verdict(store, call, verifier.verdict)
     except (CallError, NoVerdict) as exc:  # the error frame: the code and a plain message
         yield RunError(message=str(exc), code=exc.code)
@@ -354,14 +353,7 @@ async def verify(request: VerifyCall, ctx: RouteContext) -> AsyncIterator[Event]
         yield RunError(message=str(exc), code=exc.code)
         return
     events = verify_call(
-        store,
-        call,
-        ctx.settings.model,
-        today=clock.now(request.timezone).date(),
-        force=request.force,
-        evidence_tools=ctx.services.evidence_tools,
-        cancel_signal=ctx.cancel_signal,
-        message_prefix=ctx.run.id if ctx.run else "verify",
+        store, call, ctx, today=clock.now(request.timezone).date(), force=request.force
     )
     async with contextlib.aclosing(events):
         async for event in events:

@@ -9,7 +9,8 @@ person what to check, taken from the record's ``verification_method``. A small m
 
 Evidence tools are a seam: pass them to :class:`Verifier` (the server reads
 ``services.evidence_tools``), and the agent may then return a verified status, provided it
-cites evidence.
+cites evidence. The agent runs through :class:`~agentstream.agents.invoke.AgentRun`, like every
+app's agent: the run's cancel signal, the token limit and the structured output are handled there.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agentstream import clock
-from agentstream.agents.runner import AgentStream
+from agentstream.agents.invoke import AgentRun, agent_model
 from agentstream.errors import AppError
+from agentstream.gateway.context import RouteContext
 from agentstream.protocol.events import Event
 
 logger = logging.getLogger(__name__)
@@ -180,35 +182,39 @@ def build_agent(model: Any, evidence_tools: Sequence[Any] = ()) -> Any:
 
 
 class Verifier:
-    """One verification of a record: stream :meth:`events`, then read :attr:`verdict`."""
+    """One verification of a record in a run: stream :meth:`events`, then read :attr:`verdict`."""
 
     def __init__(
         self,
+        ctx: RouteContext,
         record: dict[str, Any],
         model: Any,
         *,
         evidence_tools: Sequence[Any] = (),
-        cancel_signal: Any = None,
-        message_prefix: str = "verify",
     ) -> None:
-        """Check ``record`` with an agent on ``model`` and the given evidence tools."""
+        """Check ``record`` in ``ctx``'s run with an agent on ``model`` and the evidence tools."""
         self.record = record
         self.evidence_tools = list(evidence_tools)
         self.verdict: Verdict | None = None
         names = ["current_time", *(_tool_name(t) for t in self.evidence_tools)]
-        self._stream = AgentStream(
+        self._run = AgentRun(
+            ctx,
             build_agent(model, self.evidence_tools),
             user_prompt(record, names),
-            structured_output_model=Verdict,
-            cancel_signal=cancel_signal,
-            message_prefix=message_prefix,
+            output_model=Verdict,
         )
 
     async def events(self) -> AsyncIterator[Event]:
-        """Tool use and text as they happen; :attr:`verdict` is set once they end."""
-        async for event in self._stream.events():
+        """Tool use and text as they happen; :attr:`verdict` is set once they end.
+
+        Raises:
+            NoVerdict: The agent stopped without a verdict.
+            TokenLimit: The answer hit the token limit.
+            asyncio.CancelledError: The run was cancelled (the run reports it, once).
+        """
+        async for event in self._run.events():
             yield event
-        output = self._stream.structured_output
+        output = self._run.structured_output
         proposed = output if isinstance(output, Verdict) else None
         self.verdict = settle_verdict(proposed, self.record, can_gather=bool(self.evidence_tools))
 
@@ -217,11 +223,9 @@ def _tool_name(tool: Any) -> str:
     return str(getattr(tool, "tool_name", None) or getattr(tool, "__name__", "tool"))
 
 
-def verifier_model(spec: str, record: dict[str, Any]) -> Any:
-    """A model for ``spec``; the ``scripted`` model plays :func:`scripted_turns`."""
-    from agentstream.models import create_model
-
-    return create_model(spec, scripted=lambda: scripted_turns(record))
+def verifier_model(ctx: RouteContext, record: dict[str, Any]) -> Any:
+    """The run's model; the ``scripted`` model plays :func:`scripted_turns` for ``record``."""
+    return agent_model(ctx, scripted=lambda: scripted_turns(record))
 
 
 # --- the scripted verifier -------------------------------------------------------------------

@@ -19,7 +19,9 @@ import unicodedata
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from agentstream.errors import AppError
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +31,11 @@ MAX_TOKENS = 256
 MAX_WORD_CHARS = 100
 
 
-class EmbeddingUnavailable(RuntimeError):
+class EmbeddingUnavailable(AppError):
     """The embedding model or its runtime is not installed."""
 
-    code = "embedding_unavailable"
+    code: ClassVar[str] = "embedding_unavailable"
+    http_status: ClassVar[int] = 503
 
 
 def _is_punctuation(char: str) -> bool:

@@ -27,7 +27,7 @@ from agentstream.apps.realestate.documents import Hit, default_index
 from agentstream.apps.realestate.prompts import user_prompt
 from agentstream.apps.realestate.schemas import AnyMessage, Invoke
 from agentstream.apps.realestate.specialists import Specialist, route
-from agentstream.gateway.context import RouteContext
+from agentstream.gateway.context import ReplyContext, RouteContext
 from agentstream.protocol.events import (
     Custom,
     Event,
@@ -161,12 +161,10 @@ def usage() -> str:
     )
 
 
-async def unknown_action(request: AnyMessage, ctx: RouteContext) -> dict[str, Any]:
+async def unknown_action(request: AnyMessage, ctx: ReplyContext) -> dict[str, Any]:
     """``$default``: an error frame in the seed's shape that says how to ask."""
-    action = getattr(ctx, "action", None)
-    what = (
-        f"Unknown action {action!r}." if isinstance(action, str) else "Unknown or missing action."
-    )
+    action = ctx.action
+    what = f"Unknown action {action!r}." if action is not None else "Unknown or missing action."
     text = f"{what} {usage()}"
     return {
         "type": "error",

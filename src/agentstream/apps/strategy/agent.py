@@ -16,7 +16,7 @@ from agentstream.apps.strategy.prompts import SYSTEM_PROMPT, history_messages
 from agentstream.apps.strategy.schemas import StrategyChat, StrategyHistory
 from agentstream.apps.strategy.scripted import scripted_turns
 from agentstream.apps.strategy.stream import StrategyStream
-from agentstream.gateway.context import RouteContext
+from agentstream.gateway.context import ReplyContext, RouteContext
 from agentstream.protocol.events import Event, RunFinished, TextMessageChunk
 
 logger = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ async def chat(request: StrategyChat, ctx: RouteContext) -> AsyncIterator[Event]
     yield RunFinished(result=answer.result())
 
 
-async def history(request: StrategyHistory, ctx: RouteContext) -> dict[str, Any]:
+async def history(request: StrategyHistory, ctx: ReplyContext) -> dict[str, Any]:
     """The stored chat (``[{role, content}]``) and the strategy that holds now."""
     store = await app_store(ctx)
     stored = await store.read_messages(

@@ -1,5 +1,8 @@
 """The ``stream`` run: progress through four stages, titles streamed as text, history saved.
 
+While the model reads its prompt, the engine's counts stream too (``Custom("progress",
+{"stage": "prompt", …})``); the seed's dialect shows them inside the generating stage.
+
 The conversation of each project lives in the store (one thread per user and project), so a
 reconnecting tab, a second tab or a restarted server continues the same thread. The client's own
 ``chat_history`` is used only when the store has nothing for the project yet (a seed client that
@@ -19,7 +22,7 @@ from agentstream.agents.threads import app_store, thread_id
 from agentstream.apps.titles.prompts import SYSTEM_PROMPT, history_messages
 from agentstream.apps.titles.schemas import History, StreamTitles
 from agentstream.apps.titles.scripted import scripted_turns
-from agentstream.gateway.context import RouteContext
+from agentstream.gateway.context import ReplyContext, RouteContext
 from agentstream.protocol.events import Custom, Event, RunFinished, TextMessageChunk
 
 logger = logging.getLogger(__name__)
@@ -75,11 +78,9 @@ async def stream_titles(request: StreamTitles, ctx: RouteContext) -> AsyncIterat
     # The titles dialect reads the project (the seed's ``sessionId``) from the message id.
     message_id = f"{request.projectId}/{run_id}"
     pieces: list[str] = []
+    # The engine's prompt-reading counts pass through: the titles dialect shows them as
+    # progress within the generating stage, so the seed's client keeps its four stages.
     async for event in run.events():
-        if isinstance(event, Custom) and event.name == "progress":
-            # The seed's progress frames are its four stages; the engine's prompt-reading
-            # counts (under a second for these short prompts) would be a fifth kind.
-            continue
         if isinstance(event, TextMessageChunk):
             pieces.append(event.delta)
             event = dataclasses.replace(event, message_id=message_id)
@@ -98,7 +99,7 @@ async def stream_titles(request: StreamTitles, ctx: RouteContext) -> AsyncIterat
     )
 
 
-async def history(request: History, ctx: RouteContext) -> dict[str, Any]:
+async def history(request: History, ctx: ReplyContext) -> dict[str, Any]:
     """The project's stored conversation: ``{projectId, messages: [{role, content, ts}]}``."""
     store = await app_store(ctx)
     messages = await store.read_messages(

@@ -8,7 +8,7 @@ log renders to the very frames a live client saw.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from agentstream.errors import BadRequest
 from agentstream.protocol.control import Control, ErrorAnswer, control_frame
@@ -48,6 +48,8 @@ def plain_control(dialect: Dialect, control: Control) -> dict[str, Any]:
 
 class UnknownDialect(BadRequest, LookupError):
     """No dialect has the requested name."""
+
+    code: ClassVar[str] = "unknown_dialect"
 
 
 _REGISTRY: dict[str, Dialect] = {}

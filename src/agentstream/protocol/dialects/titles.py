@@ -4,6 +4,11 @@ The seed's client dispatches on ``type``:
 
 - ``{"type": "progress", "step": "Generating titles...", "progress": 50}`` (we add ``stage``:
   initializing, analyzing, generating or finalizing);
+- the engine's prompt-reading counts (``Custom("progress", {"stage": "prompt", …})``) in that
+  same shape, inside the generating stage: ``{"type": "progress", "stage": "generating", "step":
+  "Reading the prompt: 384/956 tokens...", "progress": 50..80, "processed", "total", "cached"}``.
+  The seed's client shows ``step`` and ``progress`` until the first chunk and derives its stage
+  from ``progress``, so the bar moves with real engine numbers and never leaves "generating";
 - ``{"type": "stream_chunk", "content": …, "sessionId": <projectId>}`` as text arrives;
 - ``{"type": "stream_complete", "fullContent": …, "sessionId": <projectId>}`` at the end;
 - ``{"type": "error", "message": …, "code": …}`` when the run fails.
@@ -49,9 +54,32 @@ def _started(started_with: Any) -> dict[str, Any]:
     return frame
 
 
+PROMPT_FROM, PROMPT_TO = 50, 80
+"""The seed percentages prompt reading spans: after "generating" (50), before "finalizing" (90)."""
+
+
 def _progress(value: Any) -> dict[str, Any]:
     body = value if isinstance(value, dict) else {"step": str(value)}
+    if body.get("stage") == "prompt":
+        return _prompt_progress(body)
     return {**body, "type": "progress"}
+
+
+def _prompt_progress(counts: dict[str, Any]) -> dict[str, Any]:
+    """The engine's prompt-reading counts as a seed progress frame of the generating stage."""
+    processed, total = int(counts.get("processed", 0)), int(counts.get("total", 0))
+    cached = int(counts.get("cached", 0))
+    done = min(processed, total) / total if total > 0 else 0.0
+    step = f"Reading the prompt: {processed}/{total} tokens"
+    return {
+        "type": "progress",
+        "stage": "generating",
+        "step": f"{step} ({cached} from cache)..." if cached else f"{step}...",
+        "progress": PROMPT_FROM + int(done * (PROMPT_TO - PROMPT_FROM)),
+        "processed": processed,
+        "total": total,
+        "cached": cached,
+    }
 
 
 def _complete(result: Any) -> dict[str, Any]:

@@ -52,7 +52,21 @@ async function loadHistory() {
   }
 }
 
-function renderProgress(box, value) {
+// The engine's prompt-reading counts, shown inside the generating stage (as the titles dialect
+// renders them for the seed's client): 50% at the start of the prompt, 80% once it is read.
+function fromEngine(value) {
+  const total = value.total || 0;
+  const done = total > 0 ? Math.min(value.processed || 0, total) / total : 0;
+  const cached = value.cached ? ` (${value.cached} from cache)` : "";
+  return {
+    stage: "generating",
+    step: `Reading the prompt: ${value.processed || 0}/${total} tokens${cached}...`,
+    progress: 50 + Math.floor(done * 30),
+  };
+}
+
+function renderProgress(box, raw) {
+  const value = raw.stage === "prompt" ? fromEngine(raw) : raw;
   const index = STAGES.indexOf(value.stage);
   box.querySelector(".progress-pct").textContent = `${value.progress}%`;
   box.querySelector(".progress-fill").style.width = `${value.progress}%`;
