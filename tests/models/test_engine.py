@@ -217,12 +217,14 @@ def test_default_threads_leave_one_core_free_within_1_to_8(
 
 
 def test_one_engine_per_weights_and_later_settings_are_ignored(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     """get_engine shares one engine per weights; different settings later are logged, not used."""
-    first = get_engine("gemma", EngineSettings(n_ctx=2048))
+    # Weights no other test has asked for: the engine cache is process-wide.
+    weights = str(tmp_path / "only-here.gguf")
+    first = get_engine(weights, EngineSettings(n_ctx=2048))
     with caplog.at_level("WARNING", logger="agentstream.models.engine"):
-        again = get_engine("gemma", EngineSettings(n_ctx=1024))
+        again = get_engine(weights, EngineSettings(n_ctx=1024))
     assert again is first and first.settings.n_ctx == 2048
     assert "ignoring" in caplog.text
     assert get_engine("./x.gguf", EngineSettings()) is get_engine(
