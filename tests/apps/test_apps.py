@@ -119,3 +119,12 @@ def test_an_error_inside_the_file_is_not_hidden(tmp_path: Path) -> None:
     with pytest.raises(ModuleNotFoundError):
         load_app(f"{tmp_path / 'bad_app.py'}:app")
     assert "_agentstream_app_bad_app" not in sys.modules
+
+
+def test_a_file_with_postponed_annotations_loads(tmp_path: Path) -> None:
+    """A file using ``from __future__ import annotations`` and a dataclass imports (it is in
+    sys.modules while it runs, as dataclasses and pydantic need)."""
+    code = "from __future__ import annotations\nfrom dataclasses import dataclass\n"
+    code += "@dataclass\nclass Note:\n    text: str\n" + APP_FILE
+    (tmp_path / "future_app.py").write_text(code)
+    assert load_app(f"{tmp_path / 'future_app.py'}:app").name == "hello"
