@@ -51,7 +51,13 @@ def serve(app: AgentApp, settings: Settings) -> Iterator[LiveServer]:
     """
     if settings.store is None:
         settings.store = "sqlite://:memory:"
-    asgi = create_app(app, settings)
+    with serve_asgi(create_app(app, settings)) as live:
+        yield live
+
+
+@contextlib.contextmanager
+def serve_asgi(asgi: Any) -> Iterator[LiveServer]:
+    """Run any ASGI app (lifespan on) on uvicorn in a background thread until the block ends."""
     port = free_port()
     config = uvicorn.Config(
         asgi,

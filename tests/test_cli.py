@@ -143,3 +143,10 @@ def test_verify_refuses_a_call_not_yet_due(tmp_path: Path) -> None:
     forced = agentstream(*args, "--force")
     assert early.returncode == 1 and "not due until 2025-06-30" in " ".join(early.stderr.split())
     assert forced.returncode == 0 and forced.stdout.startswith(call.call_id)
+
+
+def test_serve_refuses_a_bad_app_spec_naming_it(tmp_path: Path) -> None:
+    """``serve missing.py:app`` exits 2 with a message naming the file, before any model loads."""
+    done = agentstream("serve", f"{tmp_path}/missing.py:app", "--model", "scripted")
+    assert done.returncode == 2
+    assert "no such file" in done.stderr and "missing.py" in done.stderr

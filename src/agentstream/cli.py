@@ -64,7 +64,11 @@ def prepare_model(spec: str) -> None:
 @cli.command()
 def serve(
     app: Annotated[
-        str, typer.Argument(help="calledit, titles, strategy or realestate")
+        str,
+        typer.Argument(
+            help="calledit, titles, strategy, realestate, or your own: module:app or "
+            "path/to/file.py:app"
+        ),
     ] = "calledit",
     model: ModelOpt = None,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
@@ -72,14 +76,15 @@ def serve(
     store: Annotated[
         str | None, typer.Option(help="sqlite:///path or dynamodb://?endpoint=…")
     ] = None,
+    reload: Annotated[
+        bool, typer.Option("--reload", help="Restart when the app's files change (development)")
+    ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
     """Serve APP's page and WebSocket API."""
     import uvicorn
 
     from agentstream.apps import UnknownApp, load_app
-    from agentstream.gateway.app import create_app
-    from agentstream.gateway.settings import Settings
 
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     spec = _model(model)
@@ -90,17 +95,40 @@ def serve(
     _prepare_or_exit(spec)
     if app == "calledit":
         _warm_calledit(spec)
-    settings = Settings(model=spec, store=store or os.environ.get("AGENTSTREAM_STORE"))
+    # The reloading worker is a fresh process: it rebuilds the app from these variables.
+    os.environ.update({"AGENTSTREAM_APP": app, "AGENTSTREAM_MODEL": spec})
+    if store is not None:
+        os.environ["AGENTSTREAM_STORE"] = store
     err.print(
         f"[bold]{agent_app.title or agent_app.name}[/bold] on http://{host}:{port} (model: {spec})"
     )
     uvicorn.run(
-        create_app(agent_app, settings),
+        "agentstream.cli:asgi_app" if reload else asgi_app(),
+        factory=reload,
+        reload=reload,
+        reload_dirs=_reload_dirs(app) if reload else None,
         host=host,
         port=port,
         log_level=log_level,
         ws_per_message_deflate=False,
     )
+
+
+def asgi_app() -> Any:
+    """The ASGI app for ``AGENTSTREAM_APP`` (the app ``serve`` was given), with env settings."""
+    from agentstream.apps import load_app
+    from agentstream.gateway.app import create_app
+    from agentstream.gateway.settings import Settings
+
+    return create_app(load_app(os.environ.get("AGENTSTREAM_APP", "calledit")), Settings())
+
+
+def _reload_dirs(app: str) -> list[str]:
+    """Watch the app file's folder (``file.py:app``), else the current directory."""
+    target = app.rpartition(":")[0]
+    if target.endswith(".py"):
+        return [os.path.dirname(os.path.abspath(target))]
+    return [os.getcwd()]
 
 
 def _warm_calledit(spec: str) -> None:

@@ -181,7 +181,9 @@ async def start_run(request: Request) -> Response:
     run = dispatcher.launch(command, identify(request), "sse")
     # Nobody is attached yet: the detach grace applies until a client opens the event stream.
     dispatcher.runs.detached(run)
-    return JSONResponse({"runId": run.id, "events": f"/api/runs/{run.id}/events"}, 201)
+    # root_path: the prefix the app is mounted under (agentstream.mount, or a proxy's).
+    events = f"{request.scope.get('root_path', '')}/api/runs/{run.id}/events"
+    return JSONResponse({"runId": run.id, "events": events}, 201)
 
 
 async def run_events(request: Request) -> Response:
