@@ -91,11 +91,13 @@ def test_an_unanswered_ping_means_a_dead_socket(page: Any) -> None:
     result = js(
         page,
         """
-      const c = client({ heartbeatMs: 15 });
+      // 250 ms, not less: the answer must reach the client within one beat even on a busy machine.
+      const c = client({ heartbeatMs: 250 });
       last().open();
       const first = last();
       await until(() => first.sent.some((m) => m.action === 'ping'), 'a ping');
-      first.receive({type: 'pong', requestId: null});
+      const ping = first.sent.find((m) => m.action === 'ping');
+      first.receive({type: 'pong', requestId: ping.requestId});
       await until(() => first.sent.filter((m) => m.action === 'ping').length >= 2, 'a second ping');
       await until(() => FakeSocket.all.length === 2, 'a new socket');
       const replaced = first.readyState;
