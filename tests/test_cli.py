@@ -150,3 +150,27 @@ def test_serve_refuses_a_bad_app_spec_naming_it(tmp_path: Path) -> None:
     done = agentstream("serve", f"{tmp_path}/missing.py:app", "--model", "scripted")
     assert done.returncode == 2
     assert "no such file" in done.stderr and "missing.py" in done.stderr
+
+
+def test_call_with_url_streams_from_a_running_server() -> None:
+    """``call --url`` asks a running server and prints the record its run finished with."""
+    from agentstream.apps import load_app
+    from agentstream.gateway.settings import Settings
+    from tests.conftest import serve
+
+    with serve(load_app("calledit"), Settings(model="scripted")) as live:
+        done = agentstream(
+            "call", "It will snow in Oslo by next Friday", "--url", live.ws, "--json"
+        )
+    assert done.returncode == 0, done.stderr
+    PredictionRecord.model_validate(json.loads(done.stdout))
+
+
+def test_call_with_url_refuses_local_only_options_and_names_a_dead_server() -> None:
+    """``--url`` with ``--now`` is refused (exit 2); an unreachable server is an error (exit 1)."""
+    both = agentstream(
+        "call", "It will rain", "--url", "ws://127.0.0.1:9/ws", "--now", "2025-01-01"
+    )
+    assert both.returncode == 2 and "--url" in both.stderr
+    dead = agentstream("call", "It will rain", "--url", "ws://127.0.0.1:9/ws")
+    assert dead.returncode == 1 and "ws://127.0.0.1:9/ws" in dead.stderr

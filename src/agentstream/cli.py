@@ -160,24 +160,68 @@ def call(
     now: Annotated[str | None, typer.Option(help="Pretend it is this ISO time")] = None,
     model: ModelOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the final record")] = False,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            help="Ask a running server (ws://host:port/ws) instead of running the agent here; "
+            "a dropped connection resumes where it stopped",
+        ),
+    ] = None,
 ) -> None:
     """Make a call from the terminal: stream the agent's work, then print the record."""
     from agentstream.apps.calledit.schemas import MakeCall
 
-    spec = _model(model)
     try:
         request = MakeCall(prompt=prompt, timezone=timezone)
         if now is not None:
             clock.parse_timestamp(now)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    if url is not None:
+        # The server's model and clock decide a remote call; say so rather than ignore the option.
+        if model is not None or now is not None:
+            raise typer.BadParameter("--model and --now apply to local calls, not with --url")
+        _print_record(asyncio.run(_remote_call(request, url, quiet=as_json)), as_json)
+        return
+    spec = _model(model)
     _prepare_or_exit(spec)
     with clock.override(now):
         record = asyncio.run(_stream_call(request, spec, quiet=as_json))
+    _print_record(record, as_json)
+
+
+def _print_record(record: dict[str, Any] | None, as_json: bool) -> None:
     if record is None:
         raise typer.Exit(1)
     if as_json:
         print(json.dumps(record, indent=2))
+
+
+def _canonical(url: str) -> str:
+    """``url`` asking for the canonical dialect (the printer reads canonical events)."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "dialect"]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("dialect", "agentstream")])))
+
+
+async def _remote_call(request: Any, url: str, *, quiet: bool) -> dict[str, Any] | None:
+    from agentstream.cli_render import TerminalPrinter
+    from agentstream.client import Client, ClientError, ConnectionLost
+    from agentstream.protocol.codec import from_dict
+
+    printer = TerminalPrinter(err, quiet=quiet)
+    try:
+        async with Client(_canonical(url)) as client:
+            stream = await client.start("makecall", **request.model_dump(mode="json"))
+            async for frame in stream:
+                printer.deliver(from_dict(frame))
+    except (ClientError, ConnectionLost, OSError) as exc:
+        err.print(f"[red]error:[/red] {url}: {exc}")
+        return None
+    return printer.result
 
 
 async def _stream_call(request: Any, spec: str, *, quiet: bool) -> dict[str, Any] | None:
