@@ -31,6 +31,7 @@ from agentstream.gateway.context import ReplyContext, Services
 from agentstream.gateway.dispatch import Dispatcher
 from agentstream.gateway.identity import BadIdentity, identify
 from agentstream.gateway.messages import BadMessage, parse, validation_message
+from agentstream.gateway.origins import OriginGuard, SecurityHeaders
 from agentstream.gateway.routes import AgentApp
 from agentstream.gateway.settings import Settings
 from agentstream.protocol.dialects import UnknownDialect, get_dialect
@@ -252,11 +253,15 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
         routes.append(Mount("/static", StaticFiles(directory=WEB_STATIC), name="static"))
     if app.static_dir is not None and app.static_dir.is_dir():
         routes.append(Mount("/app", StaticFiles(directory=app.static_dir), name="app"))
-    guard = Middleware(BodyGuard, max_bytes=gateway.settings.max_body_bytes)
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(OriginGuard, allowed=gateway.settings.allowed_origins),
+        Middleware(BodyGuard, max_bytes=gateway.settings.max_body_bytes),
+    ]
     asgi = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[guard],
+        middleware=middleware,
         exception_handlers={BadIdentity: _refused_identity},
     )
     asgi.state.gateway = gateway

@@ -33,6 +33,12 @@ class Settings:
     max_finished_runs: int = 1000
     # Live runs one user may hold at once; one more is refused with too_many_runs.
     max_active_runs_per_user: int = 20
+    # Browser origins allowed besides the server's own (WebSocket upgrades and unsafe requests).
+    allowed_origins: tuple[str, ...] = field(
+        default_factory=lambda: tuple(
+            o for o in os.environ.get("AGENTSTREAM_ALLOWED_ORIGINS", "").split(",") if o.strip()
+        )
+    )
     # Largest HTTP request body on /api/* (the WebSocket message limit by default).
     max_body_bytes: int = MAX_MESSAGE_BYTES
     # How long a run's recorded events stay replayable, and a connection row lives.
