@@ -45,3 +45,10 @@ def test_bad_timestamp_is_a_bad_request() -> None:
     assert (caught.value.code, caught.value.http_status) == ("bad_timestamp", 400)
     with pytest.raises(clock.BadTimestamp), clock.override("soon"):
         pass
+
+
+@pytest.mark.parametrize("name", ["America", "x" * 300, "../../etc", "Europe/"])
+def test_a_directory_or_overlong_timezone_is_a_bad_timezone(name: str) -> None:
+    """Names the file system refuses (a directory, 300 chars) are BadTimezone, not OSError."""
+    with pytest.raises(clock.BadTimezone):
+        clock.zone(name)

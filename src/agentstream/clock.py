@@ -36,11 +36,18 @@ class BadTimestamp(BadRequest):
     http_status: ClassVar[int] = 400
 
 
+# The longest IANA name is 32 characters; longer names are refused before touching the disk.
+MAX_ZONE_CHARS = 64
+
+
 def zone(name: str | None) -> ZoneInfo:
     """The IANA timezone called ``name`` (UTC when empty)."""
     try:
+        if name is not None and len(name) > MAX_ZONE_CHARS:
+            raise ValueError("too long")
         return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        # OSError: a directory ("America") or a name the file system refuses.
         raise BadTimezone(
             f"unknown timezone {name!r} (expected an IANA name like 'Europe/Paris')"
         ) from exc

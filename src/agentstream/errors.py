@@ -13,6 +13,7 @@ HTTP status; the module that defines it in brackets)::
     │   ├── DecodeError       [protocol]    invalid_json       400  a frame that is not JSON
     │   ├── UnknownModel      [models]      unknown_model      400  no model by that name
     │   ├── UnknownApp        [apps]        unknown_app        404  no shipped app by that name
+    │   ├── BadIdentity       [gateway]     bad_identity       400  a user id with control chars
     │   ├── BadTimezone       [clock]       bad_timezone       400  not an IANA timezone
     │   └── BadTimestamp      [clock]       bad_timestamp      400  not an ISO 8601 timestamp
     ├── StoreError            [stores]      store_error        500  see stores/errors.py
@@ -26,6 +27,8 @@ HTTP status; the module that defines it in brackets)::
     │   └── TokenLimit        [agents]      max_tokens         500  the answer hit the token limit
     ├── WeightsError          [models]      weights_error      500  weights missing or unreadable
     ├── LogGap                [runs]        log_gap            410  replay asked for dropped events
+    ├── TooManyRuns           [runs]        too_many_runs      429  a user's live-run cap
+    ├── TooManyCycles         [agents]      too_many_cycles    500  an agent loop over its cap
     └── AppError                            app_error          500  a run ended without its result
         ├── NoRecord          [calledit]    no_record          500  makecall gave no record
         ├── NoVerdict         [calledit]    no_verdict         500  verify gave no verdict

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from pydantic import BaseModel
 
-from agentstream.agents.runner import AgentStream
+from agentstream.agents.runner import AgentStream, TooManyCycles
 from agentstream.protocol.events import Custom, StateDelta, StateSnapshot
 
 
@@ -50,3 +51,25 @@ def test_a_second_attempt_at_the_output_continues_from_the_client_state() -> Non
     assert s._translate(use("t2", "Record", '{"a": "se')) == [
         StateDelta(delta=[{"op": "replace", "path": "/a", "value": "se"}])
     ]
+
+
+def tool_turn(n: int) -> dict[str, object]:
+    block = {"toolUse": {"toolUseId": f"t{n}", "name": "search", "input": {}}}
+    return {"message": {"role": "assistant", "content": [block]}}
+
+
+def test_an_agent_still_calling_tools_at_the_cycle_cap_is_stopped() -> None:
+    """With max_cycles=3 the 3rd tool-calling turn raises TooManyCycles; 2 turns pass."""
+    s = AgentStream(None, "go", max_cycles=3)
+    s._translate(tool_turn(1))
+    s._translate(tool_turn(2))
+    with pytest.raises(TooManyCycles) as caught:
+        s._translate(tool_turn(3))
+    assert caught.value.code == "too_many_cycles"
+
+
+def test_a_final_answer_at_the_cycle_cap_is_not_stopped() -> None:
+    """A last turn with no tool call ends the loop itself, so the cap lets it through."""
+    s = AgentStream(None, "go", max_cycles=2)
+    s._translate(tool_turn(1))
+    s._translate({"message": {"role": "assistant", "content": [{"text": "done"}]}})

@@ -108,6 +108,21 @@ class Observer:
 # -- tests ------------------------------------------------------------------------------------
 
 
+def test_the_page_runs_under_its_csp(browser: Any, calledit: Served) -> None:
+    """With the CSP enforced the page goes live and makes a call, with no CSP violation."""
+    ctx = browser.new_context(viewport={"width": 1180, "height": 860})
+    try:
+        page = ctx.new_page()
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
+        open_page(page, calledit)
+        make_call(page)
+        page.wait_for_selector("#run")
+    finally:
+        ctx.close()
+    assert not [line for line in console if "Content Security Policy" in line], console
+
+
 def test_empty_page_detects_the_timezone_and_is_ready(
     page: Any, calledit: Served, screenshots: Path
 ) -> None:

@@ -74,7 +74,9 @@ async def test_invoke_maps_each_bad_message_to_its_status(
 ) -> None:
     """Bad bodies get the dialect's error frame with the leaf's code and HTTP status."""
     async with httpx.AsyncClient(base_url=live.http) as client:
-        answer = await client.post("/api/invoke", content=body)
+        answer = await client.post(
+            "/api/invoke", content=body, headers={"content-type": "application/json"}
+        )
     assert answer.status_code == status
     assert answer.json()["type"] == "error" and answer.json()["code"] == code
 
@@ -88,3 +90,45 @@ async def test_sse_start_refuses_a_reply_action(live: LiveServer) -> None:
     assert answer.status_code == 400 and answer.json()["code"] == "unknown_action"
     assert "echo" in answer.json()["actions"]
     assert started.status_code == 201 and theirs.status_code == 404
+
+
+async def test_sse_resumed_at_or_past_a_finished_runs_end_ends_at_once(live: LiveServer) -> None:
+    """Last-Event-ID at or past a finished run's last seq closes the stream instead of hanging."""
+    async with httpx.AsyncClient(base_url=live.http, timeout=10) as client:
+        started = await client.post("/api/runs?user=u", json={"action": "echo", "text": "hi"})
+        events = started.json()["events"] + "?user=u"
+        whole = await client.get(events)
+        last = whole.text.strip().split("\n\n")[-1].split("\n")[0].removeprefix("id: ")
+        for after in (last, "999"):
+            again = await client.get(events, headers={"Last-Event-ID": after})
+            assert again.status_code == 200 and "data:" not in again.text
+
+
+@pytest.mark.parametrize("value", ["5" * 5000, "\u0663", "9223372036854775808", "-1", "1e3"])
+async def test_a_malformed_last_event_id_is_a_400_never_a_500(live: LiveServer, value: str) -> None:
+    """Huge, non-ASCII-digit or over-64-bit Last-Event-IDs answer bad_request."""
+    async with httpx.AsyncClient(base_url=live.http, timeout=10) as client:
+        started = await client.post("/api/runs?user=u", json={"action": "echo", "text": "hi"})
+        events = started.json()["events"]
+        answer = await client.get(events, params={"user": "u", "lastEventId": value})
+    assert answer.status_code == 400 and answer.json()["code"] == "bad_request"
+
+
+async def test_a_user_id_with_a_newline_is_refused(live: LiveServer) -> None:
+    """A user id that could forge a log line is refused (400 over HTTP, 403 on the upgrade)."""
+    async with httpx.AsyncClient(base_url=live.http, timeout=10) as client:
+        answer = await client.post(
+            "/api/invoke", json={"action": "echo", "text": "hi"}, params={"user": "ann\nINFO x"}
+        )
+        upgrade = await client.get(
+            "/ws",
+            params={"user": "ann\nINFO forged"},
+            headers={
+                "connection": "upgrade",
+                "upgrade": "websocket",
+                "sec-websocket-version": "13",
+                "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+            },
+        )
+    assert answer.status_code == 400 and answer.json()["code"] == "bad_identity"
+    assert upgrade.status_code == 403

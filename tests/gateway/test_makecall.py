@@ -115,10 +115,47 @@ async def test_plain_http_invoke_answers_the_final_frame(
 
     monkeypatch.setenv("AGENTSTREAM_NOW", "2025-01-15T10:00:00")
     async with httpx.AsyncClient(base_url=calledit_server.http, timeout=30) as client:
-        good = await client.post("/api/invoke", content=makecall())
-        bad = await client.post("/api/invoke", content='{"action": "makecall"}')
-        junk = await client.post("/api/invoke", content="nope")
+        good = await client.post(
+            "/api/invoke", content=makecall(), headers={"content-type": "application/json"}
+        )
+        bad = await client.post(
+            "/api/invoke",
+            content='{"action": "makecall"}',
+            headers={"content-type": "application/json"},
+        )
+        junk = await client.post(
+            "/api/invoke", content="nope", headers={"content-type": "application/json"}
+        )
     assert good.status_code == 200 and good.json()["type"] == "complete"
     assert good.json()["content"]["verification_date"] == "2025-03-31"
     assert bad.status_code == 422 and "prompt" in bad.json()["message"]
     assert junk.status_code == 400 and junk.json()["code"] == "invalid_json"
+
+
+@pytest.mark.parametrize("timezone", ["America", "x" * 300])
+async def test_a_directory_or_overlong_timezone_is_an_invalid_request(
+    calledit_server: LiveServer, timezone: str
+) -> None:
+    """timezone 'America' or 300 chars answers invalid_request, and the socket stays usable."""
+    async with websockets.connect(calledit_server.ws + "?user=tz") as ws:
+        message = {"action": "makecall", "prompt": "x", "timezone": timezone, "requestId": "t"}
+        await ws.send(json.dumps(message))
+        answer = await recv_json(ws)
+        await ws.send(json.dumps({"action": "ping", "requestId": "p"}))
+        pong = await recv_json(ws)
+    assert answer["type"] == "error" and answer["code"] == "invalid_request"
+    assert answer["requestId"] == "t" and pong["type"] == "pong"
+
+
+async def test_a_deeply_nested_request_id_is_refused_and_the_socket_keeps_working(
+    calledit_server: LiveServer,
+) -> None:
+    """A requestId nested 300 levels deep gets bad_request; a normal run then streams whole."""
+    deep = "[" * 300 + "]" * 300
+    async with websockets.connect(calledit_server.ws + "?user=deep") as ws:
+        await ws.send('{"action":"makecall","prompt":"rain tomorrow","requestId":' + deep + "}")
+        refused = await recv_json(ws)
+        await ws.send(json.dumps({"action": "makecall", "prompt": "rain tomorrow"}))
+        frames = await recv_run(ws)
+    assert refused["type"] == "error" and refused["code"] == "bad_request"
+    assert frames[-1]["type"] == "complete"

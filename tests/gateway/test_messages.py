@@ -12,7 +12,9 @@ from pydantic import BaseModel
 from agentstream.errors import BadRequest
 from agentstream.gateway.context import ReplyContext, RouteContext
 from agentstream.gateway.messages import (
+    MAX_DEPTH,
     MAX_MESSAGE_BYTES,
+    MAX_SEQ,
     BadMessage,
     Cancel,
     InvalidJson,
@@ -241,3 +243,32 @@ def test_a_smaller_limit_applies_when_given() -> None:
     with pytest.raises(MessageTooLarge):
         parse(padded(100), APP, max_bytes=99)
     assert parse(padded(100), APP, max_bytes=100) == Ping()
+
+
+@pytest.mark.parametrize("request_id", ["x" * 129, 2**53, -(2**64), 2**70])
+def test_a_long_or_huge_request_id_is_not_echoed(request_id: object) -> None:
+    """A requestId over 128 characters or beyond a safe integer is dropped, never echoed."""
+    assert parse(json.dumps({"action": "ping", "requestId": request_id}), APP) == Ping()
+    kept = parse(json.dumps({"action": "ping", "requestId": "x" * 128}), APP)
+    assert kept == Ping(request_id="x" * 128)
+
+
+def test_json_nested_deeper_than_the_limit_is_a_bad_request() -> None:
+    """A message nested past MAX_DEPTH is refused; one at the limit passes."""
+
+    def nested(depth: int) -> str:
+        return '{"action":"ping","x":' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+
+    assert parse(nested(MAX_DEPTH), APP) == Ping()
+    with pytest.raises(BadMessage) as caught:
+        parse(nested(MAX_DEPTH + 1), APP)
+    assert caught.value.code == "bad_request"
+
+
+def test_a_last_seq_past_64_bits_is_a_bad_request() -> None:
+    """lastSeq must fit a store's 64-bit column: 2**63 is refused, 2**63 - 1 passes."""
+    assert parse(raw(action="resume", runId="r", lastSeq=MAX_SEQ), APP) == Resume(
+        run_id="r", last_seq=MAX_SEQ
+    )
+    with pytest.raises(BadMessage):
+        parse(raw(action="resume", runId="r", lastSeq=MAX_SEQ + 1), APP)

@@ -150,3 +150,16 @@ def test_controls_never_merge_with_text() -> None:
         "TEXT_MESSAGE_CHUNK",
         "RUN_FINISHED",
     ]
+
+
+def test_a_frame_that_cannot_be_encoded_becomes_an_error_frame() -> None:
+    """A frame too deep to encode yields an error frame; the frames after it still go out."""
+    deep: Any = []
+    for _ in range(300):
+        deep = [deep]
+    outbox = Outbox(get_dialect("calledit"), limit=10)
+    outbox.add_event(RunFinished(result={"x": deep}, run_id="r", seq=1))
+    outbox.add_control(Pong(request_id="p"))
+    first, second = frames(outbox)
+    assert first["type"] == "error" and first["code"] == "internal_error"
+    assert second == {"type": "pong", "requestId": "p"}

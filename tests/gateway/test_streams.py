@@ -190,7 +190,11 @@ async def test_resume_of_a_finished_run_replays_and_says_finished(live: LiveServ
 async def test_sse_resumes_from_last_event_id_exactly_once(live: LiveServer) -> None:
     """An SSE client that reconnects with Last-Event-ID gets the rest of the run exactly once."""
     async with httpx.AsyncClient(base_url=live.http, timeout=30) as client:
-        started = await client.post("/api/runs?user=sse", content=start(n=40, pause=0.002))
+        started = await client.post(
+            "/api/runs?user=sse",
+            content=start(n=40, pause=0.002),
+            headers={"content-type": "application/json"},
+        )
         assert started.status_code == 201
         url = started.json()["events"] + "?user=sse"
         first: list[tuple[int, dict[str, Any]]] = []

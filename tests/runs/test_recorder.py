@@ -140,3 +140,16 @@ async def test_a_final_state_the_store_refuses_is_logged(
         row = await real.get_run(run.id)
     assert row is not None and row.state == "running"
     assert any("could not record the final state" in r.getMessage() for r in caplog.records)
+
+
+async def test_the_recorder_is_not_counted_as_a_subscriber(tmp_path: object) -> None:
+    """A recorded run nobody streams has no subscribers, so the detach grace can cancel it."""
+    async with open_store(f"sqlite:///{tmp_path}/r.db") as store:
+        run = Run(owner="u", app="t")
+        recorder = RunRecorder(store, run, interval=0.01)
+        recorder.start()
+        assert run.subscriber_count == 0
+        run.start(words(5))  # type: ignore[arg-type]
+        await run.wait()
+        await recorder.wait()
+        assert [e.seq for e in await stored_events(store, run.id)] == list(range(1, 8))

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import pytest
+
 from agentstream.protocol.events import Event, RunError, TextMessageChunk
-from agentstream.runs.registry import RunRegistry
+from agentstream.runs.registry import RunRegistry, TooManyRuns
 from agentstream.runs.run import Run, RunState
 
 GRACE = 0.01
@@ -168,3 +170,54 @@ async def test_a_run_spared_once_is_cancelled_after_a_later_detach() -> None:
     assert run.cancel_signal.is_set()
     await run.wait()
     assert run.state is RunState.CANCELLED
+
+
+async def test_a_run_watched_only_by_the_recorder_is_still_cancelled_when_detached() -> None:
+    """A watcher (the store recorder) does not count: the detach grace still cancels the run."""
+    registry = RunRegistry(detach_grace=GRACE)
+    run = registry.add(Run(owner="u"))
+    recorder = Sink()
+    run.watch(recorder)
+    run.start(until_cancelled)
+    registry.detached(run)
+    await past_the_grace()
+    await run.wait()
+    assert run.state is RunState.CANCELLED and recorder.events[-1].type == "RUN_ERROR"
+
+
+async def test_finished_runs_over_the_cap_are_dropped_oldest_first() -> None:
+    """With max_finished=2, a third finished run pushes the oldest out of memory."""
+    registry = RunRegistry(max_finished=2)
+    ended = []
+    for _ in range(3):
+        run = registry.add(Run(owner="u"))
+        run.start(until_cancelled)
+        run.cancel("stop", grace=3600)
+        await run.wait()
+        await asyncio.sleep(0)  # let the done-watcher record the end
+        ended.append(run)
+    registry.add(Run(owner="u"))
+    assert registry.get(ended[0].id, "u") is None
+    assert registry.get(ended[1].id, "u") is ended[1] and registry.get(ended[2].id, "u")
+
+
+async def test_one_more_live_run_than_allowed_is_refused() -> None:
+    """check_quota refuses a user at max_active_per_user live runs, not another user."""
+    registry = RunRegistry(max_active_per_user=2)
+    for _ in range(2):
+        registry.add(Run(owner="u")).start(until_cancelled)
+    with pytest.raises(TooManyRuns):
+        registry.check_quota("u")
+    registry.check_quota("v")
+    await registry.cancel_all()
+
+
+async def test_cancel_all_returns_even_when_a_run_never_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Shutdown waits a bounded time for runs, even one whose end never comes."""
+    monkeypatch.setattr("agentstream.runs.registry.SHUTDOWN_WAIT_S", 0.05)
+    registry = RunRegistry()
+    run = registry.add(Run(owner="u"))  # registered but never started: nothing will end it
+    await asyncio.wait_for(registry.cancel_all(), 5)
+    assert not run.done.is_set()

@@ -195,3 +195,13 @@ async def test_run_error_code_is_the_typed_code_or_internal_error(
     last = sink.events[-1]
     assert isinstance(last, RunError) and last.code == code
     assert run.state is RunState.FAILED
+
+
+def test_a_recursion_error_reaches_the_client_as_its_type_only() -> None:
+    """'maximum recursion depth exceeded' (or an OSError's path) is not sent to the client."""
+    from agentstream.runs.run import _describe
+
+    assert _describe(RecursionError("maximum recursion depth exceeded")) == (
+        "internal error (RecursionError)"
+    )
+    assert "/etc" not in _describe(IsADirectoryError(21, "Is a directory", "/etc"))

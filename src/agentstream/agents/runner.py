@@ -8,6 +8,9 @@ value is the run's result, and while the model writes its input the partial valu
 ``StateSnapshot`` then ``StateDelta`` events (see ``partial.py``). A model's report of prompt
 processing (``{"promptProgress": {...}}`` in its stream, from the local model) becomes
 ``Custom(name="progress", value={"stage": "prompt", "processed", "total", "cached"})``.
+
+An agent loop is capped at ``max_cycles`` model turns (:class:`TooManyCycles`): a model that calls
+tools forever would otherwise burn model time until Python's recursion limit ends it.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ import json
 import logging
 import threading
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
 from agentstream.agents.partial import PartialState
+from agentstream.errors import AgentstreamError
 from agentstream.protocol.events import (
     Custom,
     Event,
@@ -30,6 +34,14 @@ from agentstream.protocol.events import (
 )
 
 logger = logging.getLogger(__name__)
+
+MAX_CYCLES = 25
+
+
+class TooManyCycles(AgentstreamError):
+    """The agent took more model turns than one run may."""
+
+    code: ClassVar[str] = "too_many_cycles"
 
 
 class AgentStream:
@@ -43,8 +55,10 @@ class AgentStream:
         structured_output_model: type[BaseModel] | None = None,
         cancel_signal: threading.Event | None = None,
         message_prefix: str = "msg",
+        max_cycles: int = MAX_CYCLES,
     ) -> None:
-        """Prepare to run ``agent`` on ``prompt``."""
+        """Prepare to run ``agent`` on ``prompt``, for at most ``max_cycles`` model turns."""
+        self.max_cycles = max_cycles
         self.agent = agent
         self.prompt = prompt
         self.output_model = structured_output_model
@@ -121,6 +135,12 @@ class AgentStream:
                 events.extend(self._tool_result(block["toolResult"]))
         if role == "assistant":
             self._messages += 1
+            if self._messages >= self.max_cycles and any(
+                "toolUse" in block for block in message.get("content") or []
+            ):
+                raise TooManyCycles(
+                    f"the agent is still calling tools after {self._messages} turns"
+                )
         return events
 
     def _is_output_tool(self, name: str) -> bool:

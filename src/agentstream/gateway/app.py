@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -24,11 +25,13 @@ from starlette.websockets import WebSocket
 
 from agentstream.errors import AgentstreamError
 from agentstream.gateway import http
+from agentstream.gateway.bodies import BodyGuard
 from agentstream.gateway.connections import Connection
 from agentstream.gateway.context import ReplyContext, Services
 from agentstream.gateway.dispatch import Dispatcher
-from agentstream.gateway.identity import identify
+from agentstream.gateway.identity import BadIdentity, identify
 from agentstream.gateway.messages import BadMessage, parse, validation_message
+from agentstream.gateway.origins import OriginGuard, SecurityHeaders
 from agentstream.gateway.routes import AgentApp
 from agentstream.gateway.settings import Settings
 from agentstream.protocol.dialects import UnknownDialect, get_dialect
@@ -73,11 +76,16 @@ class Gateway:
             await ws.accept()
             await ws.close(code=1008, reason=str(exc)[:120])
             return
+        try:
+            user = identify(ws)
+        except BadIdentity:
+            await ws.close(code=1008)  # before accepting: the handshake answers HTTP 403
+            return
         subprotocol = dialect.name if dialect.name in _offered(ws) else None
         await ws.accept(subprotocol=subprotocol)
         conn = Connection(
             ws,
-            user=identify(ws),
+            user=user,
             dialect=dialect,
             queue_size=self.settings.send_queue_frames,
             coalesce_s=_coalesce(ws, self.settings.coalesce_s),
@@ -134,6 +142,10 @@ class Gateway:
             command = parse(raw, self.app, max_bytes=self.settings.max_message_bytes)
         except BadMessage as exc:
             conn.error(str(exc), exc.code, exc.request_id)
+            return
+        except Exception:  # a validator bug must not take the socket down with it
+            logger.exception("conn=%s | parsing failed", conn.id)
+            conn.error("internal error while reading the message", "internal_error")
             return
         try:
             await self.dispatcher.dispatch(command, conn)
@@ -202,6 +214,12 @@ def _offered(ws: WebSocket) -> list[str]:
     return [p.strip() for p in header.split(",") if p.strip()]
 
 
+async def _refused_identity(request: Request, exc: Exception) -> Response:
+    """HTTP answer for a user id that cannot be one (raised by ``identify`` in any door)."""
+    assert isinstance(exc, BadIdentity)
+    return JSONResponse({"type": "error", "message": str(exc), "code": exc.code}, 400)
+
+
 def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
     """The ASGI application serving ``app``."""
     gateway = Gateway(app, settings or Settings())
@@ -235,7 +253,17 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
         routes.append(Mount("/static", StaticFiles(directory=WEB_STATIC), name="static"))
     if app.static_dir is not None and app.static_dir.is_dir():
         routes.append(Mount("/app", StaticFiles(directory=app.static_dir), name="app"))
-    asgi = Starlette(routes=routes, lifespan=lifespan)
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(OriginGuard, allowed=gateway.settings.allowed_origins),
+        Middleware(BodyGuard, max_bytes=gateway.settings.max_body_bytes),
+    ]
+    asgi = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=middleware,
+        exception_handlers={BadIdentity: _refused_identity},
+    )
     asgi.state.gateway = gateway
     asgi.state.dispatcher = gateway.dispatcher
     return asgi

@@ -58,7 +58,13 @@ class Dispatcher:
         """Serve ``app`` with ``settings``."""
         self.app = app
         self.settings = settings
-        self.services = Services(runs=RunRegistry(detach_grace=settings.detach_grace_s))
+        self.services = Services(
+            runs=RunRegistry(
+                detach_grace=settings.detach_grace_s,
+                max_finished=settings.max_finished_runs,
+                max_active_per_user=settings.max_active_runs_per_user,
+            )
+        )
 
     @property
     def runs(self) -> RunRegistry:
@@ -120,7 +126,12 @@ class Dispatcher:
         *,
         subscriber: Any = None,
     ) -> Run:
-        """Create, register, record and start a run of ``command`` for ``user``."""
+        """Create, register, record and start a run of ``command`` for ``user``.
+
+        Raises:
+            TooManyRuns: ``user`` already holds as many live runs as allowed.
+        """
+        self.runs.check_quota(user)
         route: Route = command.route
         run = Run(owner=user, app=self.app.name, log_capacity=self.settings.log_capacity)
         ctx = RouteContext(

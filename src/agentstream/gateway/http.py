@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -27,7 +28,14 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from agentstream.errors import AgentstreamError
 from agentstream.gateway.dispatch import Dispatcher
 from agentstream.gateway.identity import identify
-from agentstream.gateway.messages import BadMessage, Reply, StartRun, UnknownAction, parse
+from agentstream.gateway.messages import (
+    MAX_SEQ,
+    BadMessage,
+    Reply,
+    StartRun,
+    UnknownAction,
+    parse,
+)
 from agentstream.protocol.codec import dumps
 from agentstream.protocol.control import Control, ErrorAnswer
 from agentstream.protocol.dialects import Dialect, UnknownDialect, get_dialect
@@ -39,6 +47,7 @@ from agentstream.runs.state import RunState
 logger = logging.getLogger(__name__)
 
 SSE_DIALECT = "ag-ui"
+_SEQ = re.compile(r"[0-9]{1,19}")
 KEEPALIVE_S = 15.0
 
 
@@ -91,10 +100,12 @@ async def invoke_raw(
             return reply, 400 if reply.get("type") == "error" else 200
         if not isinstance(command, StartRun):
             raise UnknownAction(f"{type(command).__name__.lower()} needs a WebSocket or SSE")
+        run = dispatcher.launch(
+            command, collector.user, collector.connection_id, subscriber=collector
+        )
     except AgentstreamError as exc:
         answer = ErrorAnswer(message=str(exc), code=exc.code)
         return collector.dialect.render_control(answer), exc.http_status
-    run = dispatcher.launch(command, collector.user, collector.connection_id, subscriber=collector)
     try:
         await run.wait()
     except BaseException:
@@ -143,6 +154,9 @@ async def _stream(
     except LogGap as exc:
         yield f"event: error\ndata: {dumps(dialect.render_error(str(exc), 'expired'))}\n\n"
         return
+    if run.finished and sink.queue.empty():
+        # Resumed at or past the end of a finished run: nothing is left to send.
+        return
     dispatcher.runs.attached(run)
     try:
         while True:
@@ -178,12 +192,28 @@ async def start_run(request: Request) -> Response:
             },
             400,
         )
-    run = dispatcher.launch(command, identify(request), "sse")
+    try:
+        run = dispatcher.launch(command, identify(request), "sse")
+    except AgentstreamError as exc:
+        return JSONResponse({"message": str(exc), "code": exc.code}, exc.http_status)
     # Nobody is attached yet: the detach grace applies until a client opens the event stream.
     dispatcher.runs.detached(run)
     # root_path: the prefix the app is mounted under (agentstream.mount, or a proxy's).
     events = f"{request.scope.get('root_path', '')}/api/runs/{run.id}/events"
     return JSONResponse({"runId": run.id, "events": events}, 201)
+
+
+def last_event_id(request: Request) -> int | None:
+    """The seq to resume after (``Last-Event-ID`` or ``?lastEventId=``), None when malformed.
+
+    Only ASCII digits count (``str.isdigit`` accepts other scripts' digits), and at most 19 of
+    them below 2**63, so a 5000-digit id is a 400, never a 500.
+    """
+    last = request.headers.get("last-event-id") or request.query_params.get("lastEventId") or "0"
+    if not _SEQ.fullmatch(last):
+        return None
+    value = int(last)
+    return value if value <= MAX_SEQ else None
 
 
 async def run_events(request: Request) -> Response:
@@ -196,14 +226,14 @@ async def run_events(request: Request) -> Response:
         dialect = get_dialect(request.query_params.get("dialect") or SSE_DIALECT)
     except UnknownDialect as exc:
         return JSONResponse({"message": str(exc), "code": exc.code}, 400)
-    last = request.headers.get("last-event-id") or request.query_params.get("lastEventId") or "0"
-    if not last.isdigit():
+    after = last_event_id(request)
+    if after is None:
         return JSONResponse(
             {"message": "Last-Event-ID must be a seq number", "code": "bad_request"}, 400
         )
     headers: dict[str, Any] = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(
-        _stream(run, dialect, int(last), dispatcher),
+        _stream(run, dialect, after, dispatcher),
         media_type="text/event-stream",
         headers=headers,
     )

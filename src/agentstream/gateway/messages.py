@@ -7,7 +7,8 @@ hands the raw text to :func:`parse` and gets one of five frozen commands back, o
 ================  ====================================================================
 ``message_too_large``  more than the limit in UTF-8 bytes (API Gateway's 128 KB)
 ``invalid_json``       not JSON
-``bad_request``        not a JSON object, or a built-in action with bad fields
+``bad_request``        not a JSON object, nested deeper than ``MAX_DEPTH``, or a built-in
+                       action with bad fields
 ``unknown_action``     no ``action``, or one the app has no route (and no ``$default``) for
 ``invalid_request``    the route's request model refused the fields (each one named)
 ================  ====================================================================
@@ -25,6 +26,14 @@ from agentstream.gateway.routes import AgentApp, Route
 from agentstream.gateway.settings import MAX_MESSAGE_BYTES
 from agentstream.protocol.codec import DecodeError, loads
 from agentstream.protocol.control import RequestId
+
+# A requestId is echoed on every answer: a short string or an integer JSON can carry exactly.
+MAX_REQUEST_ID_CHARS = 128
+MAX_REQUEST_ID_INT = 2**53 - 1
+# Deeper JSON cannot be encoded again (orjson stops at 255 levels) and no route needs it.
+MAX_DEPTH = 32
+# Sequence numbers are 64-bit in every store.
+MAX_SEQ = 2**63 - 1
 
 
 class BadMessage(BadRequest):
@@ -159,6 +168,8 @@ def parse(
     if not isinstance(body, dict):
         raise BadMessage("a message must be a JSON object with an 'action' field")
     request_id = request_id_of(body)
+    if too_deep(body, MAX_DEPTH):
+        raise BadMessage(f"message nested deeper than {MAX_DEPTH} levels", request_id=request_id)
     try:
         return _command(body, app, request_id, default_action)
     except BadMessage as exc:
@@ -176,11 +187,31 @@ def _peek_id(raw: str | bytes) -> RequestId:
 
 
 def request_id_of(body: dict[str, Any]) -> RequestId:
-    """The message's ``requestId`` when it is a string or an integer, else None."""
+    """The message's ``requestId`` when it is a short string or a safe integer, else None.
+
+    Anything else (an object, a boolean, a long string, a huge number) is not echoed: the client
+    could not pair it anyway, and echoing it could make an answer that cannot be encoded.
+    """
     value = body.get("requestId")
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return None
-    return value
+    if isinstance(value, str) and len(value) <= MAX_REQUEST_ID_CHARS:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_REQUEST_ID_INT:
+        return value
+    return None
+
+
+def too_deep(value: object, limit: int) -> bool:
+    """Whether JSON ``value`` nests lists/objects more than ``limit`` levels (no recursion)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if not isinstance(item, dict | list):
+            continue
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _command(
@@ -223,8 +254,8 @@ def _run_id(body: dict[str, Any], action: str) -> str:
 
 def _last_seq(body: dict[str, Any]) -> int:
     last_seq = body.get("lastSeq", 0)
-    if not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0:
-        raise BadMessage("resume: 'lastSeq' must be a non-negative integer")
+    if not isinstance(last_seq, int) or isinstance(last_seq, bool) or not 0 <= last_seq <= MAX_SEQ:
+        raise BadMessage(f"resume: 'lastSeq' must be an integer from 0 to {MAX_SEQ}")
     return last_seq
 
 

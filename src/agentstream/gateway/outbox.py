@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 from agentstream.protocol.codec import dumps
 from agentstream.protocol.control import Control
@@ -54,7 +56,7 @@ class Outbox:
         """Queue a control answer, rendered now; False once the outbox overflowed."""
         if self.overflowed:
             return False
-        return self._push(dumps(self.dialect.render_control(control)), urgent=True)
+        return self._push(self._encoded(lambda: self.dialect.render_control(control)), urgent=True)
 
     def _push(self, item: Event | str, *, urgent: bool) -> bool:
         if len(self._items) >= self.limit:
@@ -71,7 +73,22 @@ class Outbox:
         if not self._items:
             return None
         item = self._items.popleft()
-        return item if isinstance(item, str) else dumps(self.dialect.render(item))
+        if isinstance(item, str):
+            return item
+        return self._encoded(lambda: self.dialect.render(item))
+
+    def _encoded(self, render: Callable[[], dict[str, Any]]) -> str:
+        """The frame's text; a frame that cannot be encoded becomes an error frame.
+
+        A writer must never die on one bad frame (the socket would stay open and silent).
+        """
+        try:
+            return dumps(render())
+        except (TypeError, ValueError) as exc:  # orjson.JSONEncodeError is a TypeError
+            logger.warning("outbox | frame could not be encoded: %s", type(exc).__name__)
+            return dumps(
+                self.dialect.render_error("a frame could not be encoded", "internal_error")
+            )
 
     def take_all(self) -> list[str]:
         """Every waiting frame's text, in order, and clear the urgent mark."""

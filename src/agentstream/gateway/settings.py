@@ -29,6 +29,18 @@ class Settings:
         default_factory=lambda: _env_float("AGENTSTREAM_DETACH_GRACE", 60)
     )
     log_capacity: int = 10_000
+    # Finished runs kept in memory for replay (older ones replay from the store).
+    max_finished_runs: int = 1000
+    # Live runs one user may hold at once; one more is refused with too_many_runs.
+    max_active_runs_per_user: int = 20
+    # Browser origins allowed besides the server's own (WebSocket upgrades and unsafe requests).
+    allowed_origins: tuple[str, ...] = field(
+        default_factory=lambda: tuple(
+            o for o in os.environ.get("AGENTSTREAM_ALLOWED_ORIGINS", "").split(",") if o.strip()
+        )
+    )
+    # Largest HTTP request body on /api/* (the WebSocket message limit by default).
+    max_body_bytes: int = MAX_MESSAGE_BYTES
     # How long a run's recorded events stay replayable, and a connection row lives.
     run_ttl_s: float = 24 * 3600
     connection_ttl_s: float = 2 * 3600

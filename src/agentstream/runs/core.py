@@ -59,6 +59,8 @@ class RunCore:
         self.cancel_signal = threading.Event()
         self.cancel_reason = ""
         self._subscribers: list[Subscriber] = []
+        # Get every event but keep nobody's run alive (the store recorder): not counted.
+        self._watchers: list[Subscriber] = []
         self._seq = 0
         self._clock = clock
 
@@ -86,8 +88,14 @@ class RunCore:
         if state is not self.state:
             self.state = state
             self._ended()
-        for subscriber in tuple(self._subscribers):
-            subscriber.deliver(event)
+        for subscriber in (*self._watchers, *self._subscribers):
+            try:
+                subscriber.deliver(event)
+            except Exception:  # one broken subscriber must not stop the run or the others
+                logger.exception(
+                    "run=%s seq=%d | a subscriber failed; detaching it", self.id, event.seq
+                )
+                self.unsubscribe(subscriber)
         return event
 
     def _ended(self) -> None:
@@ -111,14 +119,24 @@ class RunCore:
             self._subscribers.append(subscriber)
         return len(missed)
 
+    def watch(self, watcher: Subscriber) -> None:
+        """Deliver every later event to ``watcher`` without counting it as a subscriber.
+
+        A run whose only listener is a watcher is detached: the grace period still cancels it.
+        """
+        if not self.finished and watcher not in self._watchers:
+            self._watchers.append(watcher)
+
     def unsubscribe(self, subscriber: Subscriber) -> None:
-        """Stop delivering to ``subscriber``."""
+        """Stop delivering to ``subscriber`` (or watcher)."""
         if subscriber in self._subscribers:
             self._subscribers.remove(subscriber)
+        if subscriber in self._watchers:
+            self._watchers.remove(subscriber)
 
     @property
     def subscriber_count(self) -> int:
-        """How many subscribers are attached."""
+        """How many subscribers are attached (watchers not counted)."""
         return len(self._subscribers)
 
     # -- cancel --------------------------------------------------------------------------------

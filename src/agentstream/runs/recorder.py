@@ -44,14 +44,21 @@ class RunRecorder:
         self._max_seq = int(getattr(limits, "max_events_per_run", 1 << 62))
 
     def start(self) -> None:
-        """Attach to the run (before it publishes) and start writing."""
-        self.run.subscribe(self)
+        """Watch the run (before it publishes) and start writing.
+
+        A watcher, not a subscriber: a recorded run nobody streams is still cancelled after the
+        detach grace.
+        """
+        self.run.watch(self)
         self._task = asyncio.create_task(self._loop(), name=f"recorder:{self.run.id}")
 
     def deliver(self, event: Event) -> None:
         """Buffer one event (events past the store's bound are not recorded)."""
         if event.seq <= self._max_seq:
-            self._pending.append((event.seq, encode(event)))
+            try:
+                self._pending.append((event.seq, encode(event)))
+            except (TypeError, ValueError):  # orjson.JSONEncodeError: skip it, keep recording
+                logger.warning("run=%s seq=%d | event could not be encoded", self.run.id, event.seq)
         if is_terminal(event):
             self._ended = True
             self._wake.set()

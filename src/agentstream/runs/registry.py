@@ -10,22 +10,59 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import ClassVar
 
+from agentstream.errors import AgentstreamError
 from agentstream.runs.run import Run
 
 logger = logging.getLogger(__name__)
+
+# How long shutdown waits for cancelled runs to publish their end before it goes on anyway.
+SHUTDOWN_WAIT_S = 5.0
+
+
+class TooManyRuns(AgentstreamError):
+    """The user already has as many live runs as one user may hold."""
+
+    code: ClassVar[str] = "too_many_runs"
+    http_status: ClassVar[int] = 429
 
 
 class RunRegistry:
     """Live and recently finished runs of this process."""
 
-    def __init__(self, *, detach_grace: float = 60.0, keep_finished: float = 600.0) -> None:
-        """``detach_grace``: seconds an abandoned run goes on; ``keep_finished``: replay window."""
+    def __init__(
+        self,
+        *,
+        detach_grace: float = 60.0,
+        keep_finished: float = 600.0,
+        max_finished: int = 1000,
+        max_active_per_user: int = 20,
+    ) -> None:
+        """Hold runs of this process.
+
+        Args:
+            detach_grace: Seconds an abandoned run goes on before it is cancelled.
+            keep_finished: Seconds a finished run stays in memory for replay (the store keeps
+                it longer).
+            max_finished: At most this many finished runs stay in memory (oldest go first).
+            max_active_per_user: Live runs one user may hold; one more raises TooManyRuns.
+        """
         self.detach_grace = detach_grace
         self.keep_finished = keep_finished
+        self.max_finished = max_finished
+        self.max_active_per_user = max_active_per_user
         self._runs: dict[str, Run] = {}
         self._ended_at: dict[str, float] = {}
         self._reapers: dict[str, asyncio.TimerHandle] = {}
+
+    def check_quota(self, user: str) -> None:
+        """Raise TooManyRuns when ``user`` may not start another run now."""
+        live = sum(1 for run in self._runs.values() if run.owner == user and not run.finished)
+        if live >= self.max_active_per_user:
+            raise TooManyRuns(
+                f"too many runs in progress ({live}; the limit is {self.max_active_per_user})"
+            )
 
     def add(self, run: Run) -> Run:
         """Register a new run."""
@@ -70,7 +107,11 @@ class RunRegistry:
 
     def _prune(self) -> None:
         horizon = time.monotonic() - self.keep_finished
-        for run_id in [r for r, t in self._ended_at.items() if t < horizon]:
+        # _ended_at is in end order, so the oldest finished runs come first.
+        excess = len(self._ended_at) - self.max_finished
+        for index, (run_id, ended) in enumerate(list(self._ended_at.items())):
+            if ended >= horizon and index >= excess:
+                break
             self._ended_at.pop(run_id, None)
             self._runs.pop(run_id, None)
 
@@ -84,7 +125,12 @@ class RunRegistry:
         for run in runs:
             run.cancel(reason, grace=0.5)
         if runs:
-            await asyncio.gather(*(run.wait() for run in runs))
+            waits = [asyncio.ensure_future(run.wait()) for run in runs]
+            _, pending = await asyncio.wait(waits, timeout=SHUTDOWN_WAIT_S)
+            for waiter in pending:
+                waiter.cancel()
+            if pending:
+                logger.warning("shutdown | %d runs did not end in time", len(pending))
 
     def __len__(self) -> int:
         """How many runs are held."""

@@ -97,7 +97,13 @@ class Run(RunCore):
         await self.done.wait()
 
 
+# Errors whose text says nothing to a client and may name files or internals: type name only.
+_OPAQUE = (RecursionError, MemoryError, OSError)
+
+
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, _OPAQUE):
+        return f"internal error ({type(exc).__name__})"
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

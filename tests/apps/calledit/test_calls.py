@@ -297,7 +297,9 @@ async def test_a_verdict_can_be_recorded_by_hand(
 
 async def test_bad_http_bodies_get_clear_errors(http: httpx.AsyncClient) -> None:
     """POST /api/calls refuses junk JSON (400), a missing runId (422) and a huge body (413)."""
-    junk = await http.post("/api/calls", content=b"{nope")
+    junk = await http.post(
+        "/api/calls", content=b"{nope", headers={"content-type": "application/json"}
+    )
     missing = await http.post("/api/calls", json={"record": {}})
     huge = await http.post("/api/calls", json={"runId": "r", "record": {"x": "y" * 100_000}})
     assert (junk.status_code, junk.json()["code"]) == (400, "invalid_json")

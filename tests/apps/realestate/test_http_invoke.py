@@ -15,7 +15,9 @@ async def test_plain_http_post_answers_the_final_result(realestate_server: LiveS
         plain = await client.post("/invoke", json=body)
         framed = await client.post("/api/invoke", json={"action": "invoke", **body})
         missing = await client.post("/invoke", json={"query_type": "zoning"})
-        junk = await client.post("/invoke", content=b"{")
+        junk = await client.post(
+            "/invoke", content=b"{", headers={"content-type": "application/json"}
+        )
     assert plain.status_code == 200
     assert plain.json()["agent"] == "zoning" and plain.json()["success"] is True
     assert framed.status_code == 200 and framed.json()["type"] == "result"
