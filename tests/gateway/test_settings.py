@@ -11,6 +11,11 @@ ENV = (
     "AGENTSTREAM_STORE",
     "AGENTSTREAM_DETACH_GRACE",
     "AGENTSTREAM_COALESCE_MS",
+    "AGENTSTREAM_RUNS_PER_MINUTE",
+    "AGENTSTREAM_FRAMES_PER_SECOND",
+    "AGENTSTREAM_MAX_CONNECTIONS_PER_IP",
+    "AGENTSTREAM_MAX_CONNECTIONS_PER_USER",
+    "AGENTSTREAM_IDLE_TIMEOUT",
 )
 
 
@@ -67,3 +72,17 @@ def test_explicit_arguments_win_over_the_environment(clean_env: pytest.MonkeyPat
     clean_env.setenv("AGENTSTREAM_DETACH_GRACE", "9")
     settings = Settings(model="local", detach_grace_s=1)
     assert (settings.model, settings.detach_grace_s) == ("local", 1)
+
+
+def test_limit_defaults_and_their_variables(clean_env: pytest.MonkeyPatch) -> None:
+    """Rate limits, connection caps and the idle timeout have safe defaults and env overrides."""
+    settings = Settings()
+    assert (settings.runs_per_minute, settings.frames_per_second) == (60, 50)
+    assert (settings.max_connections_per_ip, settings.max_connections_per_user) == (200, 100)
+    assert settings.idle_timeout_s == 600
+    for name, value in zip(ENV[4:], ("5", "7", "3", "2", "1.5"), strict=True):
+        clean_env.setenv(name, value)
+    settings = Settings()
+    assert (settings.runs_per_minute, settings.frames_per_second) == (5, 7)
+    assert (settings.max_connections_per_ip, settings.max_connections_per_user) == (3, 2)
+    assert settings.idle_timeout_s == 1.5

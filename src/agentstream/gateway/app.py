@@ -8,6 +8,7 @@ message's ``requestId``), and the socket stays usable.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -28,16 +29,20 @@ from agentstream.gateway import http
 from agentstream.gateway.bodies import BodyGuard
 from agentstream.gateway.connections import Connection
 from agentstream.gateway.context import ReplyContext, Services
-from agentstream.gateway.dispatch import Dispatcher
+from agentstream.gateway.dispatch import Dispatcher, error_answer
 from agentstream.gateway.identity import BadIdentity, identify
+from agentstream.gateway.limits import Frame
 from agentstream.gateway.messages import BadMessage, parse, validation_message
 from agentstream.gateway.origins import OriginGuard, SecurityHeaders
 from agentstream.gateway.routes import AgentApp
 from agentstream.gateway.settings import Settings
-from agentstream.protocol.dialects import UnknownDialect, get_dialect
+from agentstream.protocol.dialects import Dialect, UnknownDialect, get_dialect
 from agentstream.runs.registry import RunRegistry
 
 logger = logging.getLogger(__name__)
+
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
 
 WEB_STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
@@ -81,6 +86,18 @@ class Gateway:
         except BadIdentity:
             await ws.close(code=1008)  # before accepting: the handshake answers HTTP 403
             return
+        ip = ws.client.host if ws.client is not None else "unknown"
+        refused = self.dispatcher.limits.connect(ip, user)
+        if refused is not None:
+            logger.info("user=%s | connection refused: %s", user, refused)
+            await _deny(ws, refused)
+            return
+        try:
+            await self._serve(ws, dialect, user)
+        finally:
+            self.dispatcher.limits.disconnect(ip, user)
+
+    async def _serve(self, ws: WebSocket, dialect: Dialect, user: str) -> None:
         subprotocol = dialect.name if dialect.name in _offered(ws) else None
         await ws.accept(subprotocol=subprotocol)
         conn = Connection(
@@ -127,14 +144,35 @@ class Gateway:
         return self.app.dialect
 
     async def _receive_loop(self, ws: WebSocket, conn: Connection) -> None:
+        idle_s = self.settings.idle_timeout_s
         while True:
-            message = await ws.receive()
+            try:
+                message = await asyncio.wait_for(ws.receive(), idle_s if idle_s > 0 else None)
+            except TimeoutError:
+                if any(self._live(run_id, conn) for run_id in conn.runs):
+                    continue  # quiet while a run streams to it: not idle
+                logger.info("conn=%s | idle for %.0f s; closing", conn.id, idle_s)
+                await conn.close_now(CLOSE_GOING_AWAY, "idle timeout")
+                return
             if message["type"] == "websocket.disconnect":
                 return
             raw = message.get("text")
             if raw is None:
                 raw = message.get("bytes") or b""
+            verdict = self.dispatcher.limits.hit_frame(conn.id)
+            if verdict is Frame.FLOOD:
+                logger.warning("conn=%s | frame flood; closing", conn.id)
+                await conn.close_now(CLOSE_POLICY, "too many frames")
+                return
+            if verdict is Frame.REFUSED:
+                limit = self.settings.frames_per_second
+                conn.error(f"too many frames (limit {limit} per second)", "rate_limited")
+                continue
             await self.handle(conn, raw)
+
+    def _live(self, run_id: str, conn: Connection) -> bool:
+        run = self.runs.get(run_id, conn.user)
+        return run is not None and not run.finished
 
     async def handle(self, conn: Connection, raw: str | bytes) -> None:
         """Parse and act on one client message; answer its errors on the socket."""
@@ -150,7 +188,7 @@ class Gateway:
         try:
             await self.dispatcher.dispatch(command, conn)
         except AgentstreamError as exc:
-            conn.error(str(exc), exc.code, command.request_id)
+            conn.answer(error_answer(exc, command.request_id))
         except Exception as exc:  # a handler bug must not take the socket down with it
             logger.exception("conn=%s | handler failed", conn.id)
             message = f"internal error: {type(exc).__name__}"
@@ -212,6 +250,15 @@ def _coalesce(ws: WebSocket, default: float) -> float:
 def _offered(ws: WebSocket) -> list[str]:
     header = ws.headers.get("sec-websocket-protocol", "")
     return [p.strip() for p in header.split(",") if p.strip()]
+
+
+async def _deny(ws: WebSocket, reason: str) -> None:
+    """Refuse a socket before the upgrade: HTTP 429 where the server can, else 403."""
+    if "websocket.http.response" in ws.scope.get("extensions", {}):
+        body = {"type": "error", "message": reason, "code": "too_many_connections"}
+        await ws.send_denial_response(JSONResponse(body, 429))
+    else:
+        await ws.close(code=CLOSE_POLICY)  # before accepting: the handshake answers HTTP 403
 
 
 async def _refused_identity(request: Request, exc: Exception) -> Response:

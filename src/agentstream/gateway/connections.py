@@ -95,6 +95,12 @@ class Connection:
         self.outbox.urgent = True
         self._wake.set()
 
+    async def close_now(self, code: int, reason: str = "", wait_s: float = 5.0) -> None:
+        """Close after what is queued and wait (at most ``wait_s``) until the close is sent."""
+        self.close(code, reason)
+        if self._writer is not None:
+            await asyncio.wait([self._writer], timeout=wait_s)
+
     # -- writing -------------------------------------------------------------------------------
 
     async def _write(self) -> None:

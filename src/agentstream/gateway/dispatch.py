@@ -13,6 +13,7 @@ from typing import Any, Protocol, cast
 
 from agentstream.errors import AgentstreamError
 from agentstream.gateway.context import ReplyContext, RouteContext, Services
+from agentstream.gateway.limits import Limits, RateLimited
 from agentstream.gateway.messages import Cancel, Command, Ping, Reply, Resume, StartRun
 from agentstream.gateway.routes import AgentApp, ReplyHandler, Route, RunHandler
 from agentstream.gateway.settings import Settings
@@ -65,6 +66,7 @@ class Dispatcher:
                 max_active_per_user=settings.max_active_runs_per_user,
             )
         )
+        self.limits = Limits(settings)
 
     @property
     def runs(self) -> RunRegistry:
@@ -130,8 +132,10 @@ class Dispatcher:
 
         Raises:
             TooManyRuns: ``user`` already holds as many live runs as allowed.
+            RateLimited: ``user`` started as many runs as allowed in the last minute.
         """
         self.runs.check_quota(user)
+        self.limits.hit_run(user)
         route: Route = command.route
         run = Run(owner=user, app=self.app.name, log_capacity=self.settings.log_capacity)
         ctx = RouteContext(
@@ -214,5 +218,8 @@ class Dispatcher:
 
 
 def error_answer(exc: AgentstreamError, request_id: RequestId = None) -> ErrorAnswer:
-    """The control answer for an error a command raised."""
-    return ErrorAnswer(message=str(exc), code=exc.code, request_id=request_id)
+    """The control answer for an error a command raised (with ``retryAfter`` for a rate limit)."""
+    retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+    return ErrorAnswer(
+        message=str(exc), code=exc.code, request_id=request_id, retry_after=retry_after
+    )

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from agentstream.errors import AgentstreamError
-from agentstream.gateway.dispatch import Dispatcher
+from agentstream.gateway.dispatch import Dispatcher, error_answer
 from agentstream.gateway.identity import identify
 from agentstream.gateway.messages import (
     MAX_SEQ,
@@ -37,7 +37,7 @@ from agentstream.gateway.messages import (
     parse,
 )
 from agentstream.protocol.codec import dumps
-from agentstream.protocol.control import Control, ErrorAnswer
+from agentstream.protocol.control import Control, control_frame
 from agentstream.protocol.dialects import Dialect, UnknownDialect, get_dialect
 from agentstream.protocol.events import Event, is_terminal
 from agentstream.runs.log import LogGap
@@ -104,8 +104,7 @@ async def invoke_raw(
             command, collector.user, collector.connection_id, subscriber=collector
         )
     except AgentstreamError as exc:
-        answer = ErrorAnswer(message=str(exc), code=exc.code)
-        return collector.dialect.render_control(answer), exc.http_status
+        return collector.dialect.render_control(error_answer(exc)), exc.http_status
     try:
         await run.wait()
     except BaseException:
@@ -128,7 +127,13 @@ async def invoke(request: Request) -> Response:
         return JSONResponse({"type": "error", "message": str(exc), "code": exc.code}, 400)
     collector = Collector(dialect, identify(request))
     frame, status = await invoke_raw(dispatcher, await request.body(), collector)
-    return JSONResponse(frame, status)
+    return JSONResponse(frame, status, headers=retry_headers(frame))
+
+
+def retry_headers(frame: dict[str, Any]) -> dict[str, str] | None:
+    """``Retry-After`` for a frame refused by a rate limit (it carries ``retryAfter``)."""
+    retry_after = frame.get("retryAfter")
+    return {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else None
 
 
 @dataclass
@@ -195,7 +200,9 @@ async def start_run(request: Request) -> Response:
     try:
         run = dispatcher.launch(command, identify(request), "sse")
     except AgentstreamError as exc:
-        return JSONResponse({"message": str(exc), "code": exc.code}, exc.http_status)
+        frame = control_frame(error_answer(exc))
+        del frame["type"]
+        return JSONResponse(frame, exc.http_status, headers=retry_headers(frame))
     # Nobody is attached yet: the detach grace applies until a client opens the event stream.
     dispatcher.runs.detached(run)
     # root_path: the prefix the app is mounted under (agentstream.mount, or a proxy's).

@@ -15,6 +15,11 @@ def _env_float(name: str, default: float) -> float:
     return float(value) if value else default
 
 
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
 @dataclass
 class Settings:
     """Knobs of one gateway process."""
@@ -47,4 +52,25 @@ class Settings:
     # Window for merging text deltas per connection (0: send each delta as it comes).
     coalesce_s: float = field(
         default_factory=lambda: _env_float("AGENTSTREAM_COALESCE_MS", 0) / 1000
+    )
+    # Runs one user may start per minute (a moving window); one more is refused with
+    # rate_limited and retryAfter (HTTP 429 with Retry-After). 0 turns the limit off.
+    runs_per_minute: int = field(
+        default_factory=lambda: _env_int("AGENTSTREAM_RUNS_PER_MINUTE", 60)
+    )
+    # Frames one connection may send per second; more get a rate_limited error frame, and a
+    # connection that keeps flooding (as many refused frames again in a second) is closed 1008.
+    frames_per_second: int = field(
+        default_factory=lambda: _env_int("AGENTSTREAM_FRAMES_PER_SECOND", 50)
+    )
+    # Open sockets per client IP and per user; one more is refused before the upgrade (HTTP 429).
+    max_connections_per_ip: int = field(
+        default_factory=lambda: _env_int("AGENTSTREAM_MAX_CONNECTIONS_PER_IP", 200)
+    )
+    max_connections_per_user: int = field(
+        default_factory=lambda: _env_int("AGENTSTREAM_MAX_CONNECTIONS_PER_USER", 100)
+    )
+    # A socket that sent nothing for this long and streams no live run is closed (1001).
+    idle_timeout_s: float = field(
+        default_factory=lambda: _env_float("AGENTSTREAM_IDLE_TIMEOUT", 600)
     )

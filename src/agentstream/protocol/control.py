@@ -107,10 +107,15 @@ class ErrorAnswer(Control):
     type: ClassVar[str] = "error"
     message: str
     code: str
+    # Seconds after which the same request will pass (a rate limit's refusal), else None.
+    retry_after: int | None = None
 
     def fields(self) -> dict[str, Any]:
-        """``message`` and ``code``."""
-        return {"message": self.message, "code": self.code}
+        """``message``, ``code``, and ``retryAfter`` when set."""
+        out: dict[str, Any] = {"message": self.message, "code": self.code}
+        if self.retry_after is not None:
+            out["retryAfter"] = self.retry_after
+        return out
 
 
 def control_frame(control: Control) -> dict[str, Any]:

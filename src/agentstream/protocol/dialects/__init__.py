@@ -42,6 +42,8 @@ def plain_control(dialect: Dialect, control: Control) -> dict[str, Any]:
         extra: dict[str, Any] = {}
         if control.request_id is not None:
             extra["requestId"] = control.request_id
+        if control.retry_after is not None:
+            extra["retryAfter"] = control.retry_after
         return dialect.render_error(control.message, control.code, **extra)
     return control_frame(control)
 
