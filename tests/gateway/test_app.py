@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import websockets
+from websockets.exceptions import ConnectionClosed
 
 from agentstream.gateway.settings import MAX_MESSAGE_BYTES, Settings
 from tests.conftest import LiveServer, recv_json, recv_run, serve
@@ -94,17 +96,30 @@ def sized(size: int, char: str = "a") -> str:
     return text
 
 
+async def close_code_after(live: LiveServer, message: str | bytes) -> int | None:
+    """The close code the server sends after ``message`` (None: it answered instead)."""
+    async with websockets.connect(f"{live.ws}?user=u", max_size=None) as ws:
+        await ws.send(message)
+        try:
+            await asyncio.wait_for(ws.recv(), 10)
+        except ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd is not None else None
+    return None
+
+
 async def test_the_size_limit_over_the_socket(live: LiveServer) -> None:
-    """Exactly 128 KiB is answered; one byte more (or multi-byte text over it) is refused."""
+    """Exactly 128 KiB is answered; one byte more (text, multi-byte text, binary) closes 1009.
+
+    Until issue 10 item 5 an oversize message got a message_too_large error frame and the socket
+    stayed open; the issue asks for API Gateway's 1009 close instead (HTTP keeps the error).
+    """
     async with websockets.connect(f"{live.ws}?user=u", max_size=None) as ws:
         await ws.send(sized(MAX_MESSAGE_BYTES))
         at_limit = await recv_json(ws)
-        await ws.send(sized(MAX_MESSAGE_BYTES + 1))
-        over = await recv_json(ws)
-        await ws.send(sized(MAX_MESSAGE_BYTES + 2, "€"))
-        multi = await recv_json(ws)
         still_open = await ask(ws, action="ping")
     assert at_limit == {"type": "pong", "requestId": "big"}
-    assert over["code"] == multi["code"] == "message_too_large"
-    assert over["requestId"] == multi["requestId"] == "big"
     assert still_open["type"] == "pong"
+    assert await close_code_after(live, sized(MAX_MESSAGE_BYTES + 1)) == 1009
+    assert await close_code_after(live, sized(MAX_MESSAGE_BYTES + 2, "€")) == 1009
+    assert await close_code_after(live, sized(MAX_MESSAGE_BYTES + 1).encode()) == 1009
+    assert await close_code_after(live, "x" * 200 * 1024) == 1009

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import websockets
+from websockets.exceptions import ConnectionClosed
 
 from agentstream.apps.calledit.schemas import PredictionRecord
 from tests.conftest import LiveServer, recv_json, recv_run
@@ -57,7 +58,6 @@ async def test_makecall_streams_tools_text_then_a_valid_record(
             "invalid_request",
             "timezone",
         ),
-        (makecall("x" * 200_000), "message_too_large", "too large"),
         ('{"action": "cancel"}', "bad_request", "runId"),
     ],
 )
@@ -74,6 +74,15 @@ async def test_bad_frames_get_an_error_and_the_socket_keeps_working(
         await ws.send(makecall("It will snow in London on Christmas Day 2025"))
         frames = await recv_run(ws)
         assert frames[-1]["type"] == "complete"
+
+
+async def test_a_200_kb_frame_closes_with_1009(calledit_server: LiveServer) -> None:
+    """A 200 KB makecall closes the socket with 1009 (it was a message_too_large error frame)."""
+    async with websockets.connect(calledit_server.ws, max_size=None) as ws:
+        await ws.send(makecall("x" * 200_000))
+        with pytest.raises(ConnectionClosed) as caught:
+            await recv_json(ws)
+    assert caught.value.rcvd is not None and caught.value.rcvd.code == 1009
 
 
 async def test_prompt_over_the_field_limit_names_the_field(calledit_server: LiveServer) -> None:

@@ -3,7 +3,8 @@
 Each WebSocket message is parsed (:mod:`~agentstream.gateway.messages`) and acted on by the
 :class:`~agentstream.gateway.dispatch.Dispatcher`, as every HTTP door does. A message that is not
 JSON, has no known action or fails validation gets an error frame naming the problem (with the
-message's ``requestId``), and the socket stays usable.
+message's ``requestId``), and the socket stays usable. A message over the size limit (128 KB)
+closes the socket with 1009 (message too big), as API Gateway does.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
 
 WEB_STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
@@ -159,6 +161,10 @@ class Gateway:
             raw = message.get("text")
             if raw is None:
                 raw = message.get("bytes") or b""
+            if _size(raw) > self.settings.max_message_bytes:
+                logger.info("conn=%s | message over %d bytes; closing", conn.id, _size(raw))
+                await conn.close_now(CLOSE_TOO_BIG, "message too big")
+                return
             verdict = self.dispatcher.limits.hit_frame(conn.id)
             if verdict is Frame.FLOOD:
                 logger.warning("conn=%s | frame flood; closing", conn.id)
@@ -236,6 +242,13 @@ class Gateway:
                 "activeRuns": len(self.runs.active()),
             }
         )
+
+
+def _size(raw: str | bytes) -> int:
+    """A message's size in bytes (text counts as UTF-8, as API Gateway counts it)."""
+    if isinstance(raw, bytes):
+        return len(raw)
+    return len(raw.encode("utf-8", "surrogatepass"))
 
 
 def _coalesce(ws: WebSocket, default: float) -> float:
