@@ -54,6 +54,12 @@ def gateway_app() -> Starlette:
             model="scripted",
             send_queue_frames=65536,
             store=os.environ.get("AGENTSTREAM_BENCH_STORE", "sqlite://:memory:"),
+            # One client machine opens 1000 streams as one user: the abuse limits (issue 10)
+            # would refuse most of them, and this measures throughput, not protection.
+            runs_per_minute=0,
+            frames_per_second=0,
+            max_connections_per_ip=0,
+            max_connections_per_user=0,
         ),
     )
 
