@@ -293,10 +293,15 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
             store = open_store(gateway.settings.store)
             await store.open()
             gateway.services.store = store
+        from agentstream.cluster.remote import join
+
+        remote = gateway.dispatcher.remote = await join(store, gateway.runs)
         try:
             yield
         finally:
             await gateway.runs.cancel_all()
+            if remote is not None:
+                await remote.node.stop()
             if store is not None:
                 await store.close()
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -94,7 +95,7 @@ class RedisBase(BaseStore):
         prefix: str = DEFAULT_PREFIX,
         timeout: float = 5.0,
         node: str | None = None,
-        lease: float = 15.0,
+        lease: float | None = None,
         limits: Limits | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -105,7 +106,8 @@ class RedisBase(BaseStore):
             prefix: Put in front of every key.
             timeout: Seconds a connect or a command may take before StoreUnavailable.
             node: This process's node id in the cluster (a random one by default).
-            lease: Seconds a node's heartbeat lasts; a node silent for longer is dead.
+            lease: Seconds a node's heartbeat lasts; a node silent for longer is dead
+                (default ``$AGENTSTREAM_NODE_LEASE``, else 15).
             limits: Bounds on records and logs.
             clock: Epoch-seconds clock; tests pass a fake one to move time.
         """
@@ -116,7 +118,7 @@ class RedisBase(BaseStore):
         self.prefix = prefix
         self.timeout = timeout
         self.node = node or f"node-{uuid.uuid4().hex[:12]}"
-        self.lease = lease
+        self.lease = lease or float(os.environ.get("AGENTSTREAM_NODE_LEASE") or 15)
         self._client: Redis | None = None
         self._scripts: dict[str, Any] = {}
 
