@@ -51,6 +51,7 @@ class ClusterNode:
         self.lease = store.lease
         self._tasks: list[asyncio.Task[None]] = []
         self.followers: set[asyncio.Task[None]] = set()
+        self._beat_client: Any = None
 
     @property
     def channel(self) -> str:
@@ -78,6 +79,9 @@ class ClusterNode:
         self._tasks = []
         with contextlib.suppress(StoreError):
             await self.store.call(self.store.client.delete, self._lease_key(self.node))
+        if self._beat_client is not None:
+            await self._beat_client.aclose()
+            self._beat_client = None
         logger.info("node=%s | left the cluster", self.node)
 
     # --- the lease ------------------------------------------------------------------------------
@@ -86,9 +90,11 @@ class ClusterNode:
         return self.store.key("node", node)
 
     async def heartbeat(self) -> None:
-        """Renew this node's lease for ``lease`` seconds."""
+        """Renew this node's lease for ``lease`` seconds (on a client of its own, never queued)."""
+        if self._beat_client is None:
+            self._beat_client = self.store.new_client(2)
         ms = max(1, int(self.lease * 1000))
-        await self.store.call(self.store.client.set, self._lease_key(self.node), "1", px=ms)
+        await self.store.call(self._beat_client.set, self._lease_key(self.node), "1", px=ms)
 
     async def _beat(self) -> None:
         while True:

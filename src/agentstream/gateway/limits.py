@@ -96,6 +96,8 @@ class Limits:
         """Count a new socket; the reason it is refused (nothing is counted then), else None."""
         per_ip = self.settings.max_connections_per_ip
         per_user = self.settings.max_connections_per_user
+        if per_ip <= 0 and per_user <= 0:
+            return None  # nothing to count against: not even a round trip to Redis
         keys = [f"ip:{ip}", f"user:{user}"]
         counts = self._open.add(keys, 1)
         if per_ip > 0 and counts[0] > per_ip:
@@ -108,7 +110,8 @@ class Limits:
 
     def disconnect(self, ip: str, user: str) -> None:
         """Uncount a socket :meth:`connect` let in."""
-        self._open.add([f"ip:{ip}", f"user:{user}"], -1)
+        if self.settings.max_connections_per_ip > 0 or self.settings.max_connections_per_user > 0:
+            self._open.add([f"ip:{ip}", f"user:{user}"], -1)
 
 
 class OpenCounts(Protocol):

@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_PREFIX: Final = "agentstream:"
+# Connections one store may open. A client following a run on another node holds one while
+# its XREAD blocks (at most a second), so this bounds the followers served at once per node.
+MAX_CONNECTIONS: Final = 1024
 
 # KEYS: run hash, run log. ARGV: now, maxlen, then seq, text pairs.
 # A seq above the log's last one is added (stream id "<seq>-0", so stream order is seq order);
@@ -126,14 +129,7 @@ class RedisBase(BaseStore):
         """Connect (lazily, on the first command) and check the server answers."""
         if self._client is not None:
             return
-        from redis.asyncio import Redis
-
-        client = Redis.from_url(
-            self.url,
-            socket_timeout=self.timeout,
-            socket_connect_timeout=self.timeout,
-            decode_responses=True,
-        )
+        client = self.new_client(MAX_CONNECTIONS)
         self._client = client
         try:
             await self.call(client.ping)
@@ -144,6 +140,25 @@ class RedisBase(BaseStore):
         logger.info(
             "redis store | opened url=%s prefix=%s node=%s", _safe(self.url), self.prefix, self.node
         )
+
+    def new_client(self, max_connections: int) -> Any:
+        """A client with a pool of its own, of at most ``max_connections`` connections.
+
+        The pool blocks (up to ``timeout``) when all its connections are busy rather than failing
+        at once: a burst of runs waits its turn instead of losing its records. Work that must
+        never queue behind that burst (a node's heartbeat) takes a client of its own.
+        """
+        from redis.asyncio import BlockingConnectionPool, Redis
+
+        pool = BlockingConnectionPool.from_url(
+            self.url,
+            max_connections=max_connections,
+            timeout=self.timeout,
+            socket_timeout=self.timeout,
+            socket_connect_timeout=self.timeout,
+            decode_responses=True,
+        )
+        return Redis.from_pool(pool)
 
     async def close(self) -> None:
         """Close the client and its pool; idempotent."""
