@@ -129,7 +129,7 @@ async def read_run(ws: websockets.ClientConnection, lat: list[float]) -> int:
     count = 0
     while True:
         frame = orjson.loads(await ws.recv())
-        if frame.get("type") == "error":
+        if frame.get("type") == "error" or frame.get("state") in ("unknown", "expired"):
             raise RuntimeError(f"the server refused: {frame}")
         if "seq" not in frame:
             continue  # a control answer (resume)

@@ -4,7 +4,9 @@
 
 - ``streams.py``: the gateway against a bare Starlette endpoint (throughput, latency, first event);
 - ``model_delivery.py``: tokens/s a WebSocket client receives vs. what the model generates;
-- ``timeline.py``: when substance reaches the user, five requests per app.
+- ``timeline.py``: when substance reaches the user, five requests per app;
+- ``nodes.py``: events/s and latency with 1, 2 and 3 gateway nodes on one Redis (its own
+  redis-server).
 
 ``--quick`` runs small sizes, Gemma for the model benchmarks and two requests per app, as a smoke
 run. Without a local model installed (no xllamacpp) the model benchmarks are skipped, and the
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import shutil
 import subprocess
 import sys
 import time
@@ -34,6 +37,8 @@ def plan(quick: bool, model: str) -> list[list[str]]:
         commands.append(["model_delivery.py", "gemma" if quick else _weights(model)])
     timeline = ["timeline.py", "--model", model]
     commands.append([*timeline, "--runs", "2"] if quick else timeline)
+    if shutil.which("redis-server") or Path("/usr/bin/redis-server").exists():
+        commands.append(["nodes.py", *(["--quick"] if quick else [])])
     return commands
 
 

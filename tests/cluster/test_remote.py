@@ -147,3 +147,18 @@ async def test_another_user_cannot_resume_or_cancel_on_another_node(three_nodes:
             assert (await recv_json(t))["state"] == "unknown"
             await t.send(json.dumps({"action": "cancel", "runId": run_id}))
             assert (await recv_json(t))["state"] == "unknown"
+
+
+async def test_a_resume_racing_the_runs_first_write_still_follows_it(three_nodes: Cluster) -> None:
+    """Dropping right after the first event and resuming elsewhere at once loses nothing."""
+    hdrs = headers(three_nodes, "hasty")
+    async with await connect(three_nodes.nodes[0], hdrs) as ws:
+        await ws.send(PROMPT)
+        first = await recv_json(ws)
+    async with await resume(three_nodes.nodes[1], hdrs, first["runId"], first["seq"]) as ws:
+        assert (await recv_json(ws))["state"] == "running"
+        frames = [first, await recv_json(ws)]
+        while frames[-1]["type"] not in ENDS:
+            frames.append(await recv_json(ws))
+    assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))
+    assert frames[-1]["type"] == "RUN_FINISHED"

@@ -30,6 +30,8 @@ from agentstream.stores.redis import entry_seq
 logger = logging.getLogger(__name__)
 
 CHUNK: Final = 256
+# Pauses before asking again for a run header not written yet (0.7 s in all).
+HEADER_WAITS: Final = (0.1, 0.2, 0.4)
 
 
 class RemoteRuns:
@@ -48,7 +50,7 @@ class RemoteRuns:
 
     async def resume(self, run_id: str, last_seq: int, peer: Any, request_id: Any) -> None:
         """Answer a resume of a run this node does not hold, then stream it to ``peer``."""
-        row = await self.store.get_run(run_id)
+        row = await self._find(run_id)
         if row is None or row.owner != peer.user:
             peer.answer(
                 ResumeAnswer(
@@ -70,6 +72,20 @@ class RemoteRuns:
         )
         self.node.followers.add(task)
         task.add_done_callback(self.node.followers.discard)
+
+    async def _find(self, run_id: str) -> Any:
+        """The run's header, waiting a moment for one that may be on its way.
+
+        Its node writes the header just after the run's first event went out, so a client that
+        dropped at once and reconnected here can ask before it lands. Run ids are unguessable:
+        an unknown one is most likely that young run, worth a short wait before "unknown".
+        """
+        for pause in (*HEADER_WAITS, None):
+            row = await self.store.get_run(run_id)
+            if row is not None or pause is None:
+                return row
+            await asyncio.sleep(pause)
+        return None
 
     async def follow(self, run_id: str, owner: str, last_seq: int, peer: Any) -> None:
         """Deliver ``run_id``'s events after ``last_seq`` to ``peer`` until its end (or peer's)."""
