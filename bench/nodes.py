@@ -1,6 +1,6 @@
 """Cluster benchmark: events/s and latency with 1, 2 and 3 gateway nodes on one Redis.
 
-    .venv/bin/python bench/nodes.py [--quick] [--clients 300] [--events 100]
+    .venv/bin/python bench/nodes.py [--quick] [--clients 300] [--events 100] [--pause 0]
 
 Starts its own ``redis-server`` on a free port and N gateway processes (a counting app, like
 ``streams.py``'s, with ``--store redis://…`` and the abuse limits off), then runs the same clients
@@ -139,9 +139,9 @@ async def read_run(ws: websockets.ClientConnection, lat: list[float]) -> int:
             return count
 
 
-async def one_client(start: int, read: int, n: int, lat: list[float]) -> int:
+async def one_client(start: int, read: int, n: int, pause: float, lat: list[float]) -> int:
     """Start a run on port ``start``; read it from ``read`` (the same port: directly)."""
-    body = orjson.dumps({"action": "count", "n": n, "pause": 0}).decode()
+    body = orjson.dumps({"action": "count", "n": n, "pause": pause}).decode()
     async with websockets.connect(f"ws://127.0.0.1:{start}/ws", compression=None) as ws:
         await ws.send(body)
         if read == start:
@@ -153,14 +153,16 @@ async def one_client(start: int, read: int, n: int, lat: list[float]) -> int:
         return 1 + await read_run(ws, lat)
 
 
-async def measure(ports: list[int], clients: int, n: int, follow: bool) -> dict[str, float]:
+async def measure(
+    ports: list[int], clients: int, n: int, follow: bool, pause: float = 0.0
+) -> dict[str, float]:
     lat: list[float] = []
     began = time.perf_counter()
     jobs = []
     for i in range(clients):
         start = ports[i % len(ports)]
         read = ports[(i + 1) % len(ports)] if follow else start
-        jobs.append(one_client(start, read, n, lat))
+        jobs.append(one_client(start, read, n, pause, lat))
     events = sum(await asyncio.gather(*jobs))
     wall = time.perf_counter() - began
     lat.sort()
@@ -171,10 +173,11 @@ async def measure(ports: list[int], clients: int, n: int, follow: bool) -> dict[
     }
 
 
-async def main(clients: int, n: int, counts: list[int]) -> None:
+async def main(clients: int, n: int, counts: list[int], pause: float) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    print(f"\n### {clients} clients x {n} events, runs as fast as the nodes go\n")
+    pace = f"{pause * 1000:g} ms between events" if pause else "as fast as the nodes go"
+    print(f"\n### {clients} clients x {n} events, runs {pace}\n")
     print("| nodes | mode | events/s | p50 latency (ms) | p99 latency (ms) |")
     print("|---|---|---|---|---|")
     with redis_server() as url:
@@ -182,7 +185,7 @@ async def main(clients: int, n: int, counts: list[int]) -> None:
             with nodes(url, count) as ports:
                 await measure(ports, min(clients, 20), 10, False)  # warm up
                 for follow in (False, True) if count > 1 else (False,):
-                    row = await measure(ports, clients, n, follow)
+                    row = await measure(ports, clients, n, follow, pause)
                     mode = "follow (other node)" if follow else "direct"
                     print(
                         f"| {count} | {mode} | {row['events_per_s']:,.0f} | "
@@ -199,6 +202,7 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--clients", type=int, default=300)
     parser.add_argument("--events", type=int, default=100)
+    parser.add_argument("--pause", type=float, default=0.0, help="seconds between a run's events")
     args = parser.parse_args()
     clients, events = (30, 20) if args.quick else (args.clients, args.events)
-    asyncio.run(main(clients, events, [1, 2] if args.quick else [1, 2, 3]))
+    asyncio.run(main(clients, events, [1, 2] if args.quick else [1, 2, 3], args.pause))
