@@ -188,3 +188,22 @@ def test_sockets_that_open_and_close_at_once_also_fall_back(page: Any) -> None:
     """,
     )
     assert status == ["fallback", True]
+
+
+def test_a_client_without_a_dialect_streams_canonical_frames(page: Any) -> None:
+    """No dialect option: the SSE stream asks for ``agentstream`` (not the endpoint's ag-ui)."""
+    result = run(
+        page,
+        """
+      const c = blocked({ dialect: '' });
+      const r = c.start('summarize', {text: 'p'});
+      await failSockets(2);
+      await until(() => FakeSource.all.length === 1);
+      source().send({type: 'RUN_STARTED', runId: 'R1', seq: 1});
+      source().send({type: 'TEXT_MESSAGE_CHUNK', delta: 'ok', runId: 'R1', seq: 2});
+      source().send({type: 'RUN_FINISHED', result: 1, runId: 'R1', seq: 3});
+      await r.finished;
+      return [source().url.searchParams.get('dialect'), r.text, r.state];
+    """,
+    )
+    assert result == ["agentstream", "ok", "finished"]

@@ -99,7 +99,9 @@ export class SseTransport {
     this.stop(run.id);
     const EventSourceImpl = this.client.options.EventSource;
     const url = this.url(`/api/runs/${encodeURIComponent(run.id)}/events`, {
-      dialect: this.client.options.dialect, lastEventId: run.lastSeq || undefined,
+      // The SSE endpoint's own default is `ag-ui`, which this client does not read: without a
+      // dialect of its own the page gets the canonical frames (normalizeFrame reads both).
+      dialect: this.client.options.dialect || "agentstream", lastEventId: run.lastSeq || undefined,
     });
     const source = new EventSourceImpl(url);
     this.streams.set(run.id, source);
