@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections import OrderedDict
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -54,8 +54,8 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 class UnknownRun(BadMessage):
     """A resume (``Last-Event-ID``) for a run this server does not know for this user."""
 
-    code = "unknown_run"
-    http_status = 404
+    code: ClassVar[str] = "unknown_run"
+    http_status: ClassVar[int] = 404
 
 
 @functools.cache
