@@ -33,7 +33,7 @@ class KeyRing:
     def __init__(self, path: Path) -> None:
         """Keep keys in ``path`` (made on the first :meth:`add`)."""
         self.path = path
-        self._seen: float | None = None
+        self._seen: tuple[int, int, int] | None = None
         self._by_hash: dict[str, str] = {}
 
     def _read(self) -> dict[str, Any]:
@@ -80,12 +80,14 @@ class KeyRing:
 
     def _index(self) -> dict[str, str]:
         try:
-            mtime = self.path.stat().st_mtime_ns
+            info = self.path.stat()
         except FileNotFoundError:
             return {}
-        if mtime != self._seen:
+        # Each write replaces the file (a new inode), so a change shows even within one tick.
+        seen = (info.st_ino, info.st_mtime_ns, info.st_size)
+        if seen != self._seen:
             self._by_hash = {row["sha256"]: name for name, row in self._read().items()}
-            self._seen = mtime
+            self._seen = seen
         return self._by_hash
 
     def subject(self, token: str) -> str:

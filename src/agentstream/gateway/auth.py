@@ -114,13 +114,18 @@ class JwtVerifier:
         if self._secret:
             return self._secret, ["HS256"]
         if self._client is not None:
-            return self._client.get_signing_key_from_jwt(token).key, ASYMMETRIC
-        assert self._keys is not None  # set in __init__ when there is no secret and no URL
-        kid = jwt.get_unverified_header(token).get("kid")
-        keys = [k for k in self._keys.keys if kid is None or k.key_id == kid]
-        if not keys:
-            raise jwt.InvalidTokenError("no key for this token's kid")
-        return keys[0].key, ASYMMETRIC
+            jwk = self._client.get_signing_key_from_jwt(token)
+        else:
+            assert self._keys is not None  # set in __init__ when there is no secret and no URL
+            kid = jwt.get_unverified_header(token).get("kid")
+            keys = [k for k in self._keys.keys if kid is None or k.key_id == kid]
+            if not keys:
+                raise jwt.InvalidTokenError("no key for this token's kid")
+            jwk = keys[0]
+        # Only the key's own algorithm: an ES256 token never meets an RSA key (or HS256 any).
+        if jwk.algorithm_name not in ASYMMETRIC:
+            raise jwt.InvalidTokenError(f"key algorithm {jwk.algorithm_name} not accepted")
+        return jwk.key, [jwk.algorithm_name]
 
     def subject(self, token: str) -> str:
         """The ``sub`` of a valid token.
