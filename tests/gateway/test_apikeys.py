@@ -1,4 +1,4 @@
-"""API keys: made once, stored as SHA-256 only, checked, listed and revoked (also on a live server)."""
+"""API keys: made once, stored as SHA-256 only, checked, listed and revoked (also live)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Proving identity: cookie signing, JWT (HS256, RS256/ES256 via JWKS), the secret, and live refusals."""
+"""Proving identity: cookie signing, JWT (HS256, RS256/ES256 via JWKS), the secret, live refusals."""
 
 from __future__ import annotations
 

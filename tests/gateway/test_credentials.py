@@ -1,4 +1,4 @@
-"""The transport side of identity: the page's cookie, refusing forged cookies, tokens kept out of logs."""
+"""Identity on the wire: the page's cookie, forged cookies refused, tokens kept out of logs."""
 
 from __future__ import annotations
 
