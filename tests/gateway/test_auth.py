@@ -1,4 +1,4 @@
-"""Proving identity: cookie signing, JWT (HS256, RS256/ES256 via JWKS), the secret, live refusals."""
+"""Proving identity: cookie signing, JWT (HS256; RS256, ES256 from JWKS), the secret, refusals."""
 
 from __future__ import annotations
 
