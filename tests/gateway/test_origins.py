@@ -77,7 +77,7 @@ async def test_pages_carry_the_security_headers(live: LiveServer) -> None:
 
 
 async def test_cors_answers_allow_listed_origins_only() -> None:
-    """An allow-listed origin's preflight and GET get ACAO (with credentials); a foreign one none."""
+    """An allow-listed origin's preflight and GET get ACAO (with credentials); others get none."""
     settings = Settings(model="scripted", store="none", allowed_origins=("https://app.example",))
     with serve(echo_app(), settings) as live:
         async with httpx.AsyncClient(base_url=live.http) as client:
