@@ -27,8 +27,8 @@ SECRET = "s" * 40
 
 
 def token(sub: str = "alice", *, key: Any = SECRET, alg: str = "HS256", **claims: Any) -> str:
-    """A JWT for ``sub`` valid for a minute, audience ``agentstream`` (claims override)."""
-    body = {"sub": sub, "aud": "agentstream", "exp": int(time.time()) + 60} | claims
+    """A JWT for ``sub`` valid for an hour, audience ``agentstream`` (claims override)."""
+    body = {"sub": sub, "aud": "agentstream", "exp": int(time.time()) + 3600} | claims
     headers = {"kid": claims.pop("kid", "k1")} if alg != "HS256" else None
     return jwt.encode({k: v for k, v in body.items() if v is not None}, key, alg, headers)
 

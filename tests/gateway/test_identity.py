@@ -78,6 +78,8 @@ def test_a_token_is_read_from_header_subprotocol_or_query() -> None:
     assert (via_protocol.user, via_protocol.subprotocol) == ("sub", BEARER_SUBPROTOCOL)
     via_query = identify(Credentials(query_token="good-q"), JWT)
     assert (via_query.user, via_query.subprotocol) == ("q", None)
+    cookie_too = identify(Credentials(subprotocols=offered), OFF)  # a browser must get one back
+    assert cookie_too.fresh and cookie_too.subprotocol == BEARER_SUBPROTOCOL
 
 
 def test_token_failures_are_401_and_a_foreign_audience_is_403() -> None:
@@ -102,3 +104,11 @@ def test_the_bearer_subprotocol_needs_a_token_after_it() -> None:
     assert subprotocol_token([BEARER_SUBPROTOCOL]) is None
     assert subprotocol_token(["calledit", BEARER_SUBPROTOCOL]) is None
     assert subprotocol_token([BEARER_SUBPROTOCOL, "t"]) == "t"
+
+
+def test_an_authorizer_subject_is_taken_as_proven_in_any_mode() -> None:
+    """A subject proved by API Gateway's authorizer (set by the Lambda adapter) names the user."""
+    for config in (OFF, JWT):
+        assert identify(Credentials(authorized="lambda-user"), config).user == "lambda-user"
+    with pytest.raises(BadIdentity):
+        identify(Credentials(authorized="x\ny"), OFF)

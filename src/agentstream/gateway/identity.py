@@ -6,6 +6,8 @@ and the server's :class:`AuthConfig`. Transports only gather the credentials
 (:mod:`~agentstream.gateway.credentials`); the Lambda adapter can call it with API Gateway's
 authorizer context the same way. ``?user=`` and ``X-User`` mean nothing.
 
+- A subject already proved by a trusted front (``Credentials.authorized``: API Gateway's
+  authorizer context, set by the Lambda adapter) is taken as is, in any mode.
 - Authentication **off** (``serve`` on loopback): a valid signed identity cookie names the
   user; no cookie gives a fresh anonymous id for this connection; a cookie whose signature does
   not hold is refused (:class:`Unauthenticated`, HTTP 401), never silently replaced.
@@ -81,6 +83,9 @@ class Credentials:
     bearer: str | None = None
     subprotocols: Sequence[str] = ()
     query_token: str | None = None
+    # A subject a trusted front already proved (API Gateway's authorizer ``principalId``): set
+    # only by a transport that is behind such a front, never from anything the client sends.
+    authorized: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,19 +140,21 @@ def identify(credentials: Credentials, config: AuthConfig) -> Identity:
         Forbidden: a genuine token that is not for this server.
         BadIdentity: a token's subject cannot be a user id.
     """
+    from_subprotocol = subprotocol_token(credentials.subprotocols)
+    # A browser that offered the bearer pair must get a protocol back, or it drops the socket.
+    echo = BEARER_SUBPROTOCOL if from_subprotocol is not None else None
+    if credentials.authorized is not None:
+        return Identity(checked_user(credentials.authorized), subprotocol=echo)
     if config.mode == "off":
         if credentials.cookie is None:
-            return Identity(fresh_anonymous(), fresh=True)
+            return Identity(fresh_anonymous(), subprotocol=echo, fresh=True)
         user = config.cookies.verify(credentials.cookie)
         if user is None:
             raise Unauthenticated("the identity cookie is not valid")
-        return Identity(checked_user(user))
-    from_subprotocol = subprotocol_token(credentials.subprotocols)
+        return Identity(checked_user(user), subprotocol=echo)
     token = credentials.bearer or from_subprotocol or credentials.query_token
     if not token:
         raise Unauthenticated("a token is required")
     if config.tokens is None:
         raise Unauthenticated("this server accepts no tokens")
-    user = checked_user(config.tokens.subject(token))
-    echo = BEARER_SUBPROTOCOL if token == from_subprotocol else None
-    return Identity(user, subprotocol=echo)
+    return Identity(checked_user(config.tokens.subject(token)), subprotocol=echo)
