@@ -1,4 +1,4 @@
-"""Identity in a real browser: the page's cookie rides the upgrade; a token rides the subprotocol."""
+"""Identity in a real browser: the page cookie rides the upgrade; a token rides the subprotocol."""
 
 from __future__ import annotations
 
