@@ -18,7 +18,6 @@ import base64
 import hashlib
 import hmac
 import inspect
-import json
 import logging
 import os
 import secrets
@@ -239,8 +238,3 @@ def quick_auth(settings: Settings) -> AuthConfig:
     """An auth config before the store is open (tests without a lifespan): no store secret."""
     secret = settings.secret.encode("utf-8") if settings.secret else secrets.token_bytes(32)
     return AuthConfig(auth_mode(settings.auth), CookieSigner(secret), token_verifier(settings))
-
-
-def describe(config: AuthConfig) -> str:
-    """One line for the startup log (never a secret)."""
-    return json.dumps({"auth": config.mode, "tokens": type(config.tokens).__name__})

@@ -117,7 +117,7 @@ async def invoke_raw(
 async def invoke(request: Request) -> Response:
     """``POST /api/invoke``: run an action for a caller that cannot stream; answer its last frame.
 
-    The body is the same JSON a WebSocket client would send; ``?user=`` and ``?dialect=``
+    The body is the same JSON a WebSocket client would send; identity and ``?dialect=``
     work as on ``/ws``. The answer is the run's terminal frame in that dialect (HTTP 200 when
     it finished, 400/422 for a bad request, 500 when the run failed).
     """
