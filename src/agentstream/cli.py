@@ -14,7 +14,18 @@ import typer
 from rich.console import Console
 
 from agentstream import clock
-from agentstream.cli_auth import keys_cli, save_cookie, saved_cookie, serve_env
+from agentstream.cli_auth import (
+    AudienceOpt,
+    AuthOpt,
+    IssuerOpt,
+    JwksOpt,
+    JwtSecretOpt,
+    SecretOpt,
+    keys_cli,
+    save_cookie,
+    saved_cookie,
+    serve_env,
+)
 
 cli = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Stream AI agents to browsers over WebSockets."
@@ -63,15 +74,18 @@ def prepare_model(spec: str) -> None:
     err.print(f"[dim]model: {path}[/dim]")
 
 
+AppArg = Annotated[
+    str,
+    typer.Argument(
+        help="calledit, titles, strategy, realestate, or your own: module:app or "
+        "path/to/file.py:app"
+    ),
+]
+
+
 @cli.command()
 def serve(
-    app: Annotated[
-        str,
-        typer.Argument(
-            help="calledit, titles, strategy, realestate, or your own: module:app or "
-            "path/to/file.py:app"
-        ),
-    ] = "calledit",
+    app: AppArg = "calledit",
     model: ModelOpt = None,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
@@ -82,17 +96,12 @@ def serve(
         bool, typer.Option("--reload", help="Restart when the app's files change (development)")
     ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
-    auth: Annotated[
-        str | None,
-        typer.Option(help="off, jwt or apikey (default: off on loopback, on beyond it)"),
-    ] = None,
-    secret: Annotated[
-        str | None, typer.Option(help="Cookie signing secret (default: kept by the store)")
-    ] = None,
-    jwt_secret: Annotated[str | None, typer.Option(help="HS256 secret for JWTs")] = None,
-    jwks: Annotated[str | None, typer.Option(help="JWKS file or URL (RS256/ES256)")] = None,
-    jwt_audience: Annotated[str | None, typer.Option(help="Required JWT aud")] = None,
-    jwt_issuer: Annotated[str | None, typer.Option(help="Required JWT iss")] = None,
+    auth: AuthOpt = None,
+    secret: SecretOpt = None,
+    jwt_secret: JwtSecretOpt = None,
+    jwks: JwksOpt = None,
+    jwt_audience: AudienceOpt = None,
+    jwt_issuer: IssuerOpt = None,
 ) -> None:
     """Serve APP's page and WebSocket API."""
     import uvicorn
@@ -112,21 +121,9 @@ def serve(
     os.environ.update({"AGENTSTREAM_APP": app, "AGENTSTREAM_MODEL": spec})
     if store is not None:
         os.environ["AGENTSTREAM_STORE"] = store
-    mode = serve_env(
-        host,
-        auth,
-        {
-            "AGENTSTREAM_SECRET": secret,
-            "AGENTSTREAM_JWT_SECRET": jwt_secret,
-            "AGENTSTREAM_JWKS": jwks,
-            "AGENTSTREAM_JWT_AUDIENCE": jwt_audience,
-            "AGENTSTREAM_JWT_ISSUER": jwt_issuer,
-        },
-    )
-    err.print(f"authentication: {mode}")
-    err.print(
-        f"[bold]{agent_app.title or agent_app.name}[/bold] on http://{host}:{port} (model: {spec})"
-    )
+    mode = serve_env(host, auth, secret, jwt_secret, jwks, jwt_audience, jwt_issuer)
+    title = agent_app.title or agent_app.name
+    err.print(f"[bold]{title}[/bold] on http://{host}:{port} (model: {spec}, auth: {mode})")
     uvicorn.run(
         "agentstream.cli:asgi_app" if reload else asgi_app(),
         factory=reload,

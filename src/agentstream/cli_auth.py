@@ -28,6 +28,16 @@ if TYPE_CHECKING:
 
 keys_cli = typer.Typer(no_args_is_help=True, help="Manage API keys (--auth apikey).")
 
+AuthOpt = Annotated[
+    str | None, typer.Option(help="off, jwt or apikey (default: off on loopback, on beyond it)")
+]
+SecretOpt = Annotated[
+    str | None, typer.Option(help="Cookie signing secret (default: kept by the store)")
+]
+JwtSecretOpt = Annotated[str | None, typer.Option(help="HS256 secret for JWTs")]
+JwksOpt = Annotated[str | None, typer.Option(help="JWKS file or URL (RS256/ES256 keys)")]
+AudienceOpt = Annotated[str | None, typer.Option(help="The JWT aud to require")]
+IssuerOpt = Annotated[str | None, typer.Option(help="The JWT iss to require")]
 FileOpt = Annotated[
     Path | None,
     typer.Option("--file", help="The key file (default: api-keys.json next to the data)"),
@@ -53,12 +63,20 @@ def choose_auth(host: str, auth: str | None, *, jwt_configured: bool) -> str:
     return "jwt" if jwt_configured else "apikey"
 
 
-def serve_env(host: str, auth: str | None, flags: dict[str, str | None]) -> str:
+def serve_env(host: str, auth: str | None, *values: str | None) -> str:
     """Put ``serve``'s auth flags in ``AGENTSTREAM_*`` (a reloading worker reads them there).
+
+    Args:
+        host: The interface ``serve`` listens on.
+        auth: ``--auth``, None when not given.
+        *values: ``--secret``, ``--jwt-secret``, ``--jwks``, ``--jwt-audience``,
+            ``--jwt-issuer``, in that order (None when not given).
 
     Returns:
         The auth mode chosen.
     """
+    names = ("SECRET", "JWT_SECRET", "JWKS", "JWT_AUDIENCE", "JWT_ISSUER")
+    flags = {f"AGENTSTREAM_{name}": value for name, value in zip(names, values, strict=True)}
     for name, value in flags.items():
         if value is not None:
             os.environ[name] = value

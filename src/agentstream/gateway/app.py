@@ -304,10 +304,26 @@ async def _deny(
 
 async def _refused_identity(request: Request, exc: Exception) -> Response:
     """HTTP answer for credentials that do not hold (raised by ``identify`` in any door)."""
-    assert isinstance(exc, (BadIdentity, Unauthenticated, Forbidden))
+    assert isinstance(exc, REFUSALS)
     body = {"type": "error", "message": str(exc), "code": exc.code}
     headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
     return JSONResponse(body, exc.http_status, headers=headers)
+
+
+REFUSALS = (BadIdentity, Unauthenticated, Forbidden)
+
+
+def _middleware(gateway: Gateway) -> list[Middleware]:
+    """Outermost first: headers, CORS, the Origin check, the identity cookie, body limits."""
+    install_redaction()  # uvicorn logs request paths, and a path may carry ?token=
+    settings = gateway.settings
+    return [
+        Middleware(SecurityHeaders),
+        cors(settings.allowed_origins),
+        Middleware(OriginGuard, allowed=settings.allowed_origins),
+        Middleware(IdentityCookie, auth=lambda: gateway.auth),
+        Middleware(BodyGuard, max_bytes=settings.max_body_bytes),
+    ]
 
 
 def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
@@ -344,23 +360,11 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
         routes.append(Mount("/static", StaticFiles(directory=WEB_STATIC), name="static"))
     if app.static_dir is not None and app.static_dir.is_dir():
         routes.append(Mount("/app", StaticFiles(directory=app.static_dir), name="app"))
-    install_redaction()
-    middleware = [
-        Middleware(SecurityHeaders),
-        cors(gateway.settings.allowed_origins),
-        Middleware(OriginGuard, allowed=gateway.settings.allowed_origins),
-        Middleware(IdentityCookie, auth=lambda: gateway.auth),
-        Middleware(BodyGuard, max_bytes=gateway.settings.max_body_bytes),
-    ]
     asgi = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=middleware,
-        exception_handlers={
-            BadIdentity: _refused_identity,
-            Unauthenticated: _refused_identity,
-            Forbidden: _refused_identity,
-        },
+        middleware=_middleware(gateway),
+        exception_handlers=dict.fromkeys(REFUSALS, _refused_identity),
     )
     asgi.state.gateway = gateway
     asgi.state.dispatcher = gateway.dispatcher
