@@ -187,3 +187,26 @@ async def test_a_token_never_reaches_a_log_line(
     text = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(server))
     assert "WebSocket /ws?token=***" in text  # uvicorn's own line, redacted
     assert secret_token.split(".")[2] not in text and secret_token not in text
+
+
+def test_asymmetric_tokens_verify_from_a_jwks_url(tmp_path: Path) -> None:
+    """A JWKS served over HTTP (a local server, PyJWKClient) verifies an ES256 token by kid."""
+    import functools
+    import http.server
+    import threading
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    public = json.loads(jwt.get_algorithm_by_name("ES256").to_jwk(private.public_key()))  # type: ignore[attr-defined]
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [public | {"kid": "k1"}]}))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+        verifier = JwtVerifier(jwks=url, audience="agentstream")
+        assert verifier.subject(token("ana", key=private, alg="ES256")) == "ana"
+        with pytest.raises(Unauthenticated):
+            verifier.subject(token("ana", key=SECRET, alg="HS256"))
+    finally:
+        server.shutdown()
+        server.server_close()
