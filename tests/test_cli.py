@@ -158,7 +158,7 @@ def test_serve_refuses_a_bad_app_spec_naming_it(tmp_path: Path) -> None:
     assert "no such file" in done.stderr and "missing.py" in done.stderr
 
 
-def test_call_with_url_streams_from_a_running_server() -> None:
+def test_call_with_url_streams_from_a_running_server(tmp_path: Path) -> None:
     """``call --url`` asks a running server and prints the record its run finished with."""
     from agentstream.apps import load_app
     from agentstream.gateway.settings import Settings
@@ -166,7 +166,12 @@ def test_call_with_url_streams_from_a_running_server() -> None:
 
     with serve(load_app("calledit"), Settings(model="scripted")) as live:
         done = agentstream(
-            "call", "It will snow in Oslo by next Friday", "--url", live.ws, "--json"
+            "call",
+            "It will snow in Oslo by next Friday",
+            "--url",
+            live.ws,
+            "--json",
+            env={"XDG_CONFIG_HOME": str(tmp_path)},  # its identity file, not the user's
         )
     assert done.returncode == 0, done.stderr
     PredictionRecord.model_validate(json.loads(done.stdout))

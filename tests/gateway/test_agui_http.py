@@ -13,6 +13,7 @@ from agentstream.gateway.agui_http import conversation, parse_input
 from agentstream.gateway.chat import Turn
 from agentstream.gateway.messages import BadMessage
 from tests.conftest import LiveServer
+from tests.identities import as_user
 from tests.gateway.sse import SSE, events
 
 AGUI_EVENT: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(ag_ui.core.Event)
@@ -39,9 +40,11 @@ def run_input(run_id: str = "client-run-1", **extra: Any) -> dict[str, Any]:
 async def post(
     live: LiveServer, body: Any, headers: dict[str, str] | None = None, limit: int = 10_000
 ) -> tuple[httpx.Response, list[SSE]]:
+    """POST ``body`` as one user (every call the same one), reading up to ``limit`` events."""
+    sent = as_user(live, "agui-user") | (headers or {})
     async with (
         httpx.AsyncClient(base_url=live.http, timeout=30) as client,
-        client.stream("POST", "/api/agui", json=body, headers=headers or {}) as response,
+        client.stream("POST", "/api/agui", json=body, headers=sent) as response,
     ):
         got: list[SSE] = []
         if response.headers["content-type"].startswith("text/event-stream"):

@@ -27,9 +27,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from agentstream.errors import AgentstreamError
 from agentstream.gateway.chat import Conversation, Turn, chat_command
+from agentstream.gateway.credentials import user_of
 from agentstream.gateway.dispatch import Dispatcher, error_answer
 from agentstream.gateway.http import dispatcher_of, event_stream, last_event_id, retry_headers
-from agentstream.gateway.identity import identify
 from agentstream.gateway.messages import (
     MAX_DEPTH,
     BadMessage,
@@ -141,7 +141,7 @@ def _aliases(request: Request) -> OrderedDict[tuple[str, str], str]:
 
 def _run_for(request: Request, dispatcher: Dispatcher, run_input: Any, resuming: bool) -> Run:
     """The run this input names (resume or retry), else a new one started from it."""
-    user = identify(request)
+    user = user_of(request)
     aliases = _aliases(request)
     key = (user, run_input.run_id)
     known = aliases.get(key)

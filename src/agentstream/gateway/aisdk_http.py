@@ -29,8 +29,8 @@ from starlette.responses import Response, StreamingResponse
 from agentstream.errors import AgentstreamError
 from agentstream.gateway.agui_http import SSE_HEADERS, refused
 from agentstream.gateway.chat import Conversation, Turn, chat_command
+from agentstream.gateway.credentials import user_of
 from agentstream.gateway.http import KEEPALIVE_S, dispatcher_of
-from agentstream.gateway.identity import identify
 from agentstream.gateway.messages import (
     MAX_DEPTH,
     BadMessage,
@@ -146,7 +146,7 @@ async def chat(request: Request) -> Response:
         command = chat_command(
             dispatcher.app, talk, max_bytes=dispatcher.settings.max_message_bytes
         )
-        run = dispatcher.launch(command, identify(request), "aisdk")
+        run = dispatcher.launch(command, user_of(request), "aisdk")
     except AgentstreamError as exc:
         return refused(exc)
     headers = {**SSE_HEADERS, HEADER: VERSION, "X-Agentstream-Run-Id": run.id}

@@ -12,8 +12,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from agentstream.gateway.credentials import user_of
 from agentstream.gateway.http import dispatcher_of
-from agentstream.gateway.identity import identify
 from agentstream.gateway.messages import Cancel
 from agentstream.protocol.control import Control, control_frame
 from agentstream.protocol.events import Event
@@ -40,7 +40,7 @@ class _Answer:
 async def cancel_run(request: Request) -> Response:
     """Cancel the caller's run ``run_id``; 202 while it stops, 200 if it had ended, else 404."""
     dispatcher = dispatcher_of(request)
-    peer = _Answer(identify(request))
+    peer = _Answer(user_of(request))
     dispatcher.cancel(Cancel(run_id=request.path_params["run_id"]), peer)
     if peer.control is None:  # the dispatcher always answers; this keeps mypy and readers sure
         return JSONResponse({"message": "no answer", "code": "error"}, 500)

@@ -20,8 +20,9 @@ HARNESS = """
 const as = await import('/static/agentstream.js');
 class FakeSocket {
   static all = [];
-  constructor(url) {
-    this.url = url; this.readyState = 0; this.sent = []; FakeSocket.all.push(this);
+  constructor(url, protocols) {
+    this.url = url; this.protocols = protocols;
+    this.readyState = 0; this.sent = []; FakeSocket.all.push(this);
   }
   send(text) { this.sent.push(JSON.parse(text)); }
   close(code = 1000) {

@@ -16,7 +16,11 @@ import { DEFAULT_BACKOFF, FATAL_CLOSE_CODES, Status, backoffDelay, browserUserId
 /**
  * @typedef {Object} AgentStreamOptions
  * @property {string} [url] WebSocket URL; default `ws(s)://<this host>/ws`
- * @property {string} [user] the user id runs belong to; default {@link browserUserId}
+ * @property {string} [user] a name sent as `?user=`; the server ignores it (identity is proven by
+ *   the page's HttpOnly cookie, sent with the upgrade by the browser, or by `token`)
+ * @property {string} [token] a bearer token (JWT or API key) for a server with authentication on;
+ *   offered as the subprotocols `["agentstream.bearer", token]` (browsers cannot set headers on
+ *   a WebSocket upgrade), the server echoes `agentstream.bearer`
  * @property {string} [dialect] wire format (`agentstream`, `calledit`…); default: the app's own
  * @property {import("./status.js").BackoffOptions} [backoff]
  * @property {number} [offlineAfter=4] failed attempts before the status says `offline`
@@ -54,6 +58,7 @@ export class Connection extends EventTarget {
     this.options = {
       url: options.url ?? defaultUrl,
       user: options.user ?? browserUserId(),
+      token: options.token ?? null,
       dialect: options.dialect ?? "",
       backoff: { ...DEFAULT_BACKOFF, ...(options.backoff ?? {}) },
       offlineAfter: options.offlineAfter ?? 4,
@@ -125,7 +130,10 @@ export class Connection extends EventTarget {
     if (!this.fallback && (reopening || this.attempt === 0)) this._setStatus(Status.CONNECTING);
     let socket;
     try {
-      socket = new this.options.WebSocket(this.socketUrl);
+      const token = this.options.token;
+      socket = token
+        ? new this.options.WebSocket(this.socketUrl, ["agentstream.bearer", token])
+        : new this.options.WebSocket(this.socketUrl);
     } catch {
       this._failedSockets += 1;
       this._afterFailure(null);
