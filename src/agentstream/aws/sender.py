@@ -135,7 +135,7 @@ class Sender:
     def _backoff(self, attempt: int) -> float:
         """Full-jitter exponential backoff: spreads retries of many senders apart."""
         ceiling = min(self.max_backoff_s, self.backoff_s * (2**attempt))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not secrets
+        return float(ceiling / 2 + random.uniform(0, ceiling / 2))  # noqa: S311 - jitter, not secrets
 
     def post_all(self, connection_id: str, frames: Iterable[str]) -> bool:
         """Post frames in order; stops and returns False as soon as the client has left."""
