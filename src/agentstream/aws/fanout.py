@@ -129,10 +129,12 @@ class Fanout:
     async def _drop(self, connection_id: str) -> None:
         """The client left: forget the subscriber and the connection row."""
         logger.info("run=%s conn=%s | subscriber left", self.run.id, connection_id)
-        with contextlib.suppress(Exception):  # best effort: both rows also expire by TTL
+        try:
             await self.live.unsubscribe(self.run.id, connection_id)
             if self.store is not None:
                 await self.store.delete_connection(connection_id)
+        except Exception:  # best effort: both rows also expire by their TTL
+            logger.warning("run=%s conn=%s | cleanup failed", self.run.id, connection_id)
 
     async def _recorded(self) -> None:
         """Wait until the recorder wrote the run's end, so a late resume can replay it all."""

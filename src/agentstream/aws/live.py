@@ -87,15 +87,20 @@ class LiveRuns:
         await self.store.ensure_tables(TABLES)
 
     async def _update(self, run_id: str, expr: str, cond: str, **values: Any) -> Item:
-        names = values.pop("names", {})
-        extra = {"ExpressionAttributeNames": {"#st": "state", **names}}
+        # DynamoDB refuses names and values an expression does not use, and empty maps.
+        names = {"#st": "state", **values.pop("names", {})}
+        used = expr + " " + cond
+        extra: dict[str, Any] = {}
+        if names := {k: v for k, v in names.items() if k in used}:
+            extra["ExpressionAttributeNames"] = names
+        if values:
+            extra["ExpressionAttributeValues"] = {f":{k}": v for k, v in values.items()}
         found = await self.store.call(
             "update_item",
             TableName=self.store.tables[TABLE],
             Key={"run_id": s(run_id)},
             UpdateExpression=expr,
             ConditionExpression=cond,
-            ExpressionAttributeValues={f":{k}": v for k, v in values.items()},
             ReturnValues="ALL_NEW",
             **extra,
         )
