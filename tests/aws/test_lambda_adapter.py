@@ -9,14 +9,12 @@ from typing import Any
 
 from agentstream.aws.lambda_adapter import LambdaAdapter, lambda_handler
 from agentstream.aws.launch import QueueLauncher
-from tests.aws.fixtures import (  # noqa: F401 - fixtures
+from tests.aws.fixtures import (
     AwsWorld,
     connect_event,
     disconnect_event,
     make_app,
     message_event,
-    moto_endpoint,
-    world,
 )
 
 
@@ -140,7 +138,7 @@ def test_resume_on_a_new_connection_replays_then_streams_live(world: AwsWorld) -
 
 
 def test_cancel_from_a_second_connection_stops_the_run(world: AwsWorld) -> None:
-    """The owner cancels from another connection: answered cancelling, and the run ends cancelled."""
+    """The owner cancels from another connection: answered cancelling; the run ends cancelled."""
     thread = _start(world, "k1", "carol", 500, 0.02)
     run_id = world.frames("k1")[0]["runId"]
     world.adapter(connect_event("k2", "carol"))

@@ -64,7 +64,7 @@ class Fanout:
 
     async def serve(self) -> None:
         """Flush every window until the run ends, then finish the live item and flush the rest."""
-        self.run.subscribe(self)
+        self.run.subscribe(self, after_seq=self.run.last_seq)  # the log is read, not replayed
         while not self.run.finished:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 1.0)

@@ -73,6 +73,7 @@ class LambdaAdapter:
         self._live: LiveRuns | None = None
         self._senders: dict[str, Sender] = {}
         self._lock = threading.Lock()
+        self._open_lock = threading.Lock()
 
     def __call__(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """The Lambda entry point."""
@@ -80,7 +81,7 @@ class LambdaAdapter:
 
     async def handle(self, event: dict[str, Any]) -> dict[str, Any]:
         """Serve one event: a worker payload or an API Gateway WebSocket event."""
-        await self._open()
+        await self.open()
         if event.get(WORKER_KEY) == "run":
             await self.work(event)
             return OK
@@ -99,20 +100,22 @@ class LambdaAdapter:
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    async def _open(self) -> None:
-        with self._lock:
-            if self._store is not None:
+    async def open(self) -> None:
+        """Open the store and the live runs table (once per container)."""
+        # A thread lock, not an asyncio one: worker threads run their own event loops. Held
+        # across the awaits on purpose, so no thread uses a half-opened store.
+        with self._open_lock:
+            if self._live is not None:
                 return
             from agentstream.stores import open_store
 
             store = open_store(self.settings.store or "dynamodb://")
-            self._store = store
-        await store.open()
-        if not isinstance(store, DynamoDBBase):
-            raise AgentstreamError("the Lambda adapter needs a dynamodb:// store")
-        live = LiveRuns(store, ttl_s=self.settings.run_ttl_s)
-        await live.open()
-        self._live = live
+            await store.open()
+            if not isinstance(store, DynamoDBBase):
+                raise AgentstreamError("the Lambda adapter needs a dynamodb:// store")
+            live = LiveRuns(store, ttl_s=self.settings.run_ttl_s)
+            await live.open()
+            self._store, self._live = store, live
 
     @property
     def store(self) -> Any:
