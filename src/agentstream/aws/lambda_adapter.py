@@ -34,7 +34,6 @@ from agentstream.aws.live import LiveRuns, Subscription
 from agentstream.aws.peer import LambdaPeer
 from agentstream.aws.sender import Sender, management_client
 from agentstream.errors import AgentstreamError
-from agentstream.gateway.context import ReplyContext
 from agentstream.gateway.dispatch import error_answer
 from agentstream.gateway.messages import BadMessage, StartRun, parse
 from agentstream.gateway.routes import AgentApp
@@ -165,7 +164,7 @@ class LambdaAdapter:
         await self.store.put_connection(
             ws.connection_id, ws.user, time.time(), self.settings.connection_ttl_s, meta
         )
-        ctx = ReplyContext(connection_id=ws.connection_id, user=ws.user, settings=self.settings)
+        ctx = self.dispatcher(ws.endpoint).reply_context(ws.user, ws.connection_id)
         for hook in self.app.on_connect:
             await hook(ctx)
         logger.info("conn=%s user=%s dialect=%s | connected", ws.connection_id, ws.user, meta)
@@ -175,7 +174,7 @@ class LambdaAdapter:
 
     async def disconnect(self, ws: WsEvent) -> None:
         """``$disconnect``: run the disconnect hooks and delete the connection row."""
-        ctx = ReplyContext(connection_id=ws.connection_id, user=ws.user, settings=self.settings)
+        ctx = self.dispatcher(ws.endpoint).reply_context(ws.user, ws.connection_id)
         for hook in self.app.on_disconnect:
             try:
                 await hook(ctx)
