@@ -71,7 +71,8 @@ def test_the_api_is_a_websocket_api_routed_by_action(path: Path) -> None:
     (api,) = of_type(cfn, "AWS::ApiGatewayV2::Api").values()
     assert api["Properties"]["ProtocolType"] == "WEBSOCKET"
     assert api["Properties"]["RouteSelectionExpression"] == "$request.body.action"
-    routes = {r["Properties"]["RouteKey"] for r in of_type(cfn, "AWS::ApiGatewayV2::Route").values()}
+    found = of_type(cfn, "AWS::ApiGatewayV2::Route").values()
+    routes = {r["Properties"]["RouteKey"] for r in found}
     assert routes == {"$connect", "$disconnect", "$default"}
     (integration,) = of_type(cfn, "AWS::ApiGatewayV2::Integration").values()
     assert integration["Properties"]["IntegrationType"] == "AWS_PROXY"
