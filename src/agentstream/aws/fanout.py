@@ -75,6 +75,11 @@ class Fanout:
                 row = await self.live.read(self.run.id)
                 if row is not None:
                     await self._act(row)
+        # The end goes out at once to whoever streams it; only then wait for the recorder, so
+        # the store write never delays the last frames.
+        row = await self.live.read(self.run.id)
+        if row is not None:
+            await self._flush(row)
         await self._recorded()
         await self._flush(await self.live.finish(self.run.id))
 
