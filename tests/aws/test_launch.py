@@ -61,15 +61,23 @@ def test_queue_launcher_only_keeps_payloads() -> None:
 
 
 @pytest.mark.parametrize(
-    ("env", "inside", "kind"),
-    [("", "", ThreadLauncher), ("", "fn", LambdaLauncher), ("thread", "fn", ThreadLauncher)],
+    ("env", "runtime", "endpoint", "kind"),
+    [
+        ("", "", "", ThreadLauncher),
+        ("", "127.0.0.1:9001", "", LambdaLauncher),
+        ("thread", "127.0.0.1:9001", "", ThreadLauncher),
+        ("lambda", "", "", ThreadLauncher),
+        ("lambda", "", "http://127.0.0.1:9", LambdaLauncher),
+    ],
 )
 def test_default_launcher_follows_the_environment(
-    monkeypatch: pytest.MonkeyPatch, env: str, inside: str, kind: type
+    monkeypatch: pytest.MonkeyPatch, env: str, runtime: str, endpoint: str, kind: type
 ) -> None:
-    """Inside Lambda: self-invoke; elsewhere a thread; AGENTSTREAM_LAUNCH decides when set."""
+    """In Lambda: self-invoke; elsewhere a thread; lambda with no Lambda service: a thread."""
     monkeypatch.setenv("AGENTSTREAM_LAUNCH", env)
-    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", inside)
+    monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", runtime)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", endpoint)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     assert isinstance(default_launcher(lambda p, c: None), kind)
 
 

@@ -6,7 +6,7 @@ AWS a run is produced by a second, asynchronous invocation of the same function
 emulator, a plain process) :class:`ThreadLauncher` runs the worker in a thread;
 :class:`QueueLauncher` only keeps the payloads, for tests that run the worker themselves.
 Pick with ``AGENTSTREAM_LAUNCH=lambda|thread`` (default: ``lambda`` inside Lambda, else
-``thread``).
+``thread``; ``lambda`` where no Lambda service answers falls back to ``thread``).
 """
 
 from __future__ import annotations
@@ -84,10 +84,25 @@ class QueueLauncher:
         self.payloads.append(payload)
 
 
+def _lambda_reachable() -> bool:
+    """Whether a Lambda service answers here: the real runtime, or a configured endpoint."""
+    return any(
+        os.environ.get(name)
+        for name in ("AWS_LAMBDA_RUNTIME_API", "AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL")
+    )
+
+
 def default_launcher(worker: Worker) -> Launcher:
-    """The launcher ``AGENTSTREAM_LAUNCH`` names (see the module docstring)."""
-    inside_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+    """The launcher ``AGENTSTREAM_LAUNCH`` names (see the module docstring).
+
+    ``lambda`` where no Lambda service answers (an emulator that runs the template's handlers
+    but serves no Invoke API) runs the worker in a thread instead, and says so.
+    """
+    inside_lambda = bool(os.environ.get("AWS_LAMBDA_RUNTIME_API"))
     kind = os.environ.get("AGENTSTREAM_LAUNCH") or ("lambda" if inside_lambda else "thread")
+    if kind == "lambda" and not _lambda_reachable():
+        logger.warning("launch | no Lambda service here; runs are produced in threads")
+        kind = "thread"
     if kind == "lambda":
         return LambdaLauncher()
     if kind == "thread":
