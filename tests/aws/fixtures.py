@@ -180,3 +180,42 @@ def world(monkeypatch: pytest.MonkeyPatch, moto_endpoint: str) -> Iterator[AwsWo
         launcher = QueueLauncher()
         adapter = LambdaAdapter(make_app(), settings, launcher=launcher, window_s=0.05)
         yield AwsWorld(adapter, stub, launcher, moto_endpoint)
+
+
+def http_event(body: Any, method: str = "POST", user: str | None = None) -> dict[str, Any]:
+    """An HTTP API (payload 2.0) request, with a Lambda authorizer's principal when given."""
+    from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
+
+    now = time.time()
+    context: dict[str, Any] = {
+        "accountId": "123456789012",
+        "apiId": "http123",
+        "domainName": "http123.execute-api.us-east-1.amazonaws.com",
+        "domainPrefix": "http123",
+        "http": {
+            "method": method,
+            "path": "/invoke",
+            "protocol": "HTTP/1.1",
+            "sourceIp": "127.0.0.1",
+            "userAgent": "pytest",
+        },
+        "requestId": uuid.uuid4().hex,
+        "routeKey": f"{method} /invoke",
+        "stage": "$default",
+        "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+        "timeEpoch": int(now * 1000),
+    }
+    if user is not None:
+        context["authorizer"] = {"lambda": {"principalId": user}}
+    event = {
+        "version": "2.0",
+        "routeKey": f"{method} /invoke",
+        "rawPath": "/invoke",
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json"},
+        "requestContext": context,
+        "body": orjson.dumps(body).decode(),
+        "isBase64Encoded": False,
+    }
+    APIGatewayProxyEventV2Model.model_validate(event)
+    return event

@@ -7,12 +7,15 @@ import threading
 import time
 from typing import Any
 
+import orjson
+
 from agentstream.aws.lambda_adapter import LambdaAdapter, lambda_handler
 from agentstream.aws.launch import QueueLauncher
 from tests.aws.fixtures import (
     AwsWorld,
     connect_event,
     disconnect_event,
+    http_event,
     make_app,
     message_event,
 )
@@ -202,3 +205,20 @@ def test_an_event_without_a_connection_id_is_refused(world: AwsWorld) -> None:
     """An event that is no WebSocket event answers 400 instead of crashing."""
     assert world.adapter({"hello": 1})["statusCode"] == 400
     assert isinstance(world.launcher, QueueLauncher)
+
+
+def test_an_http_api_request_is_answered_with_the_runs_last_frame(world: AwsWorld) -> None:
+    """The same handler serves the HTTP API: a run answers its terminal frame, a reply its body."""
+    answer = world.adapter(http_event({"action": "count", "n": 3}, user="hal"))
+    assert answer["statusCode"] == 200
+    frame = orjson.loads(answer["body"])
+    assert frame["type"] == "complete" and frame["content"] == {"counted": 3, "user": "hal"}
+    reply = world.adapter(http_event({"action": "whoami"}, user="hal"))
+    assert orjson.loads(reply["body"]) == {"user": "hal"}
+
+
+def test_bad_http_requests_get_clear_errors(world: AwsWorld) -> None:
+    """GET is 405, a bad body 400/422 with the dialect's error frame; nothing crashes."""
+    assert world.adapter(http_event({}, method="GET"))["statusCode"] == 405
+    bad = world.adapter(http_event({"action": "count", "n": "x"}))
+    assert bad["statusCode"] == 422 and orjson.loads(bad["body"])["code"] == "invalid_request"

@@ -48,6 +48,13 @@ def of_type(cfn: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in cfn["Resources"].items() if v["Type"] == kind}
 
 
+def websocket_api(cfn: dict[str, Any]) -> dict[str, Any]:
+    """The template's one WebSocket API (the HTTP API is the other ApiGatewayV2::Api)."""
+    apis = of_type(cfn, "AWS::ApiGatewayV2::Api").values()
+    (api,) = [a for a in apis if a["Properties"].get("ProtocolType") == "WEBSOCKET"]
+    return api
+
+
 @pytest.fixture(autouse=True)
 def region(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
@@ -68,8 +75,7 @@ def test_cfn_lint_is_clean(path: Path) -> None:
 def test_the_api_is_a_websocket_api_routed_by_action(path: Path) -> None:
     """WEBSOCKET protocol, $request.body.action, and $connect/$disconnect/$default to Lambda."""
     cfn = transformed(path)
-    (api,) = of_type(cfn, "AWS::ApiGatewayV2::Api").values()
-    assert api["Properties"]["ProtocolType"] == "WEBSOCKET"
+    api = websocket_api(cfn)
     assert api["Properties"]["RouteSelectionExpression"] == "$request.body.action"
     found = of_type(cfn, "AWS::ApiGatewayV2::Route").values()
     routes = {r["Properties"]["RouteKey"] for r in found}
@@ -171,3 +177,12 @@ def test_the_authorizer_exists_only_with_a_secret(path: Path) -> None:
     assert authorizer["Condition"] == "HasAuthorizer"
     assert authorizer["Properties"]["AuthorizerType"] == "REQUEST"
     assert authorizer["Properties"]["IdentitySource"] == ["route.request.querystring.token"]
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_the_same_function_serves_the_http_api(path: Path) -> None:
+    """An HTTP API route POST /invoke integrates the WebSocket function (one handler, two APIs)."""
+    cfn = transformed(path)
+    assert websocket_api(cfn)
+    body = json.dumps(cfn["Resources"]["ServerlessHttpApi"]["Properties"]["Body"])
+    assert '"/invoke"' in body and "WebSocketFunction.Arn" in body

@@ -11,6 +11,8 @@ own code:
   :func:`agentstream.gateway.messages.parse` and acted on by the
   :class:`~agentstream.aws.dispatcher.AwsDispatcher`; answers are posted through the
   :class:`~agentstream.aws.sender.Sender`;
+- an HTTP API request (the real-estate seed's one handler serves both APIs) is answered like
+  ``POST /api/invoke``: the run's last frame, or the reply;
 - a run is not produced here: the message is handed to a worker (an asynchronous invocation of
   this function, see :mod:`agentstream.aws.launch`), so API Gateway's 29 s integration timeout
   never cuts a stream. The worker's event is ``{"agentstream": "run", ...}``; API Gateway's
@@ -29,15 +31,18 @@ from typing import Any
 from agentstream.aws.dispatcher import AwsDispatcher
 from agentstream.aws.events import WsEvent, read_event
 from agentstream.aws.fanout import Fanout
+from agentstream.aws.http_events import HttpEvent, is_http, read_http
 from agentstream.aws.launch import Launcher, default_launcher
 from agentstream.aws.live import LiveRuns, Subscription
 from agentstream.aws.peer import LambdaPeer
 from agentstream.aws.sender import Sender, management_client
 from agentstream.errors import AgentstreamError
 from agentstream.gateway.dispatch import error_answer
+from agentstream.gateway.http import Collector, invoke_raw
 from agentstream.gateway.messages import BadMessage, StartRun, parse
 from agentstream.gateway.routes import AgentApp
 from agentstream.gateway.settings import Settings
+from agentstream.protocol.codec import dumps
 from agentstream.protocol.control import ErrorAnswer
 from agentstream.protocol.dialects import Dialect, UnknownDialect, get_dialect
 from agentstream.stores.dynamodb_base import DynamoDBBase
@@ -46,6 +51,9 @@ logger = logging.getLogger(__name__)
 
 WORKER_KEY = "agentstream"
 OK = {"statusCode": 200}
+JSON_HEADERS = {"Content-Type": "application/json"}
+# HTTP callers are answered in the response; nothing is posted to a WebSocket client.
+_NO_SENDER: Any = None
 
 
 def _window_s() -> float:
@@ -84,6 +92,8 @@ class LambdaAdapter:
         if event.get(WORKER_KEY) == "run":
             await self.work(event)
             return OK
+        if is_http(event):
+            return await self.http(read_http(event))
         try:
             ws = read_event(event)
         except ValueError as exc:
@@ -223,6 +233,23 @@ class LambdaAdapter:
             "endpoint": ws.endpoint,
             "dialect": peer.dialect.name,
         }
+
+    async def http(self, request: HttpEvent) -> dict[str, Any]:
+        """An HTTP API request: answered like ``POST /api/invoke`` (the run's last frame)."""
+        if request.method != "POST":
+            body = {"type": "error", "message": "POST the message as JSON", "code": "bad_request"}
+            return {"statusCode": 405, "headers": JSON_HEADERS, "body": dumps(body)}
+        try:
+            dialect = get_dialect(request.query.get("dialect") or self.app.dialect)
+        except UnknownDialect as exc:
+            body = {"type": "error", "message": str(exc), "code": exc.code}
+            return {"statusCode": 400, "headers": JSON_HEADERS, "body": dumps(body)}
+        dispatcher = AwsDispatcher(
+            self.app, self.settings, store=self.store, live=self.live, sender=_NO_SENDER
+        )
+        collector = Collector(dialect, request.user)
+        frame, status = await invoke_raw(dispatcher, request.body, collector)
+        return {"statusCode": status, "headers": JSON_HEADERS, "body": dumps(frame)}
 
     # -- the worker ----------------------------------------------------------------------------
 
