@@ -80,7 +80,8 @@ def test_retrieve_turns_chunks_into_cited_hits(kb: KbStub) -> None:
     assert hit.passage.doc == "r1.md" and hit.passage.section == "R-1 zoning"
     assert hit.passage.category == "zoning" and hit.score == pytest.approx(0.82)
     kb_id, body = kb.seen[0]
-    assert kb_id == "KB12345678" and body["retrievalQuery"] == {"text": "How far back must I build?"}
+    assert kb_id == "KB12345678"
+    assert body["retrievalQuery"] == {"text": "How far back must I build?"}
     assert body["retrievalConfiguration"]["vectorSearchConfiguration"]["numberOfResults"] == 2
 
 
