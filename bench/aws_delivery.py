@@ -42,7 +42,7 @@ from agentstream.aws.launch import QueueLauncher  # noqa: E402
 from agentstream.aws.sender import Sender, management_client  # noqa: E402
 from agentstream.gateway.settings import Settings  # noqa: E402
 from agentstream.protocol.events import Event, RunFinished, TextMessageChunk  # noqa: E402
-from tests.aws.fixtures import connect_event, message_event  # noqa: E402
+from tests.aws.lambda_world import connect_event, message_event  # noqa: E402
 from tests.aws.mgmt_stub import ManagementStub, free_port  # noqa: E402
 
 ENV = {

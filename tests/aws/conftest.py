@@ -1,3 +1,3 @@
-"""Fixtures of the AWS tests (defined in :mod:`tests.aws.fixtures`)."""
+"""Fixtures of the AWS tests (defined in :mod:`tests.aws.lambda_world`)."""
 
-from tests.aws.fixtures import moto_endpoint, world  # noqa: F401 - fixtures by name
+from tests.aws.lambda_world import moto_endpoint, world  # noqa: F401 - fixtures by name

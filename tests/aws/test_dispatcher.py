@@ -6,7 +6,7 @@ import threading
 
 import orjson
 
-from tests.aws.fixtures import AwsWorld, connect_event, message_event
+from tests.aws.lambda_world import AwsWorld, connect_event, message_event
 
 
 def frames(world: AwsWorld, conn: str) -> list[dict[str, object]]:

@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from agentstream.aws.events import management_endpoint, principal, read_event, user_of
-from tests.aws.fixtures import connect_event, message_event
+from tests.aws.lambda_world import connect_event, message_event
 
 
 def test_a_message_event_is_read_with_its_authorizer_principal() -> None:

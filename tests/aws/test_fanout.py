@@ -12,7 +12,7 @@ from agentstream.aws.live import Subscription
 from agentstream.aws.sender import Sender, management_client
 from agentstream.protocol.events import Event, RunFinished, TextMessageChunk
 from agentstream.runs.run import Run
-from tests.aws.fixtures import AwsWorld
+from tests.aws.lambda_world import AwsWorld
 
 
 def words(n: int, delay: float, release: asyncio.Event | None = None):  # type: ignore[no-untyped-def]

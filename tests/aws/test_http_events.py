@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 from agentstream.aws.http_events import is_http, read_http
-from tests.aws.fixtures import http_event, message_event
+from tests.aws.lambda_world import http_event, message_event
 
 
 def test_http_api_and_rest_events_are_told_from_websocket_ones() -> None:

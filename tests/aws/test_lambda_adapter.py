@@ -11,7 +11,7 @@ import orjson
 
 from agentstream.aws.lambda_adapter import LambdaAdapter, lambda_handler
 from agentstream.aws.launch import QueueLauncher
-from tests.aws.fixtures import (
+from tests.aws.lambda_world import (
     AwsWorld,
     connect_event,
     disconnect_event,

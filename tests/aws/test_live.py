@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from agentstream.aws.live import FINISHED, RUNNING, TABLES, TTL_ATTRIBUTE, Subscription
-from tests.aws.fixtures import AwsWorld
+from tests.aws.lambda_world import AwsWorld
 
 
 def rid() -> str:

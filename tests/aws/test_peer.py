@@ -9,7 +9,7 @@ from agentstream.aws.sender import MAX_FRAME_BYTES, Sender, management_client
 from agentstream.protocol.control import Pong
 from agentstream.protocol.dialects import get_dialect
 from agentstream.protocol.events import TextMessageChunk, stamp
-from tests.aws.fixtures import AwsWorld
+from tests.aws.lambda_world import AwsWorld
 
 
 def sender(world: AwsWorld) -> Sender:
