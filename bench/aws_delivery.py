@@ -140,7 +140,7 @@ def per_token(args: argparse.Namespace, stub: ManagementStub) -> tuple[float, fl
 
 
 def main() -> int:
-    """Run both, print the table; exit 1 when ours misses the 1.1x goal."""
+    """Run both, print the table; exit 1 when ours misses the 1.1x goal (not with --quick)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tokens", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=200.0)
@@ -169,7 +169,8 @@ def main() -> int:
     for name, delivered, model_s, posts in rows:
         print(f"| {name} | {model_s:.2f} | {delivered:.2f} | {delivered / model_s:.2f} | {posts} |")
     ratio = rows[0][1] / rows[0][2]
-    return 0 if ratio <= 1.1 else 1
+    # The goal is for a 1,000-token answer; a quick run's fixed start-up cost weighs more.
+    return 0 if args.quick or ratio <= 1.1 else 1
 
 
 if __name__ == "__main__":
