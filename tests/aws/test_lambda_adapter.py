@@ -198,6 +198,9 @@ def test_a_client_that_left_is_detached_and_its_row_deleted(world: AwsWorld) -> 
 def test_lambda_handler_builds_an_adapter_for_an_app() -> None:
     """lambda_handler(app) is the adapter for that app."""
     handler = lambda_handler(make_app())
+    from agentstream import aws
+
+    assert aws.lambda_handler is lambda_handler
     assert isinstance(handler, LambdaAdapter) and handler.app.name == "awstest"
 
 
