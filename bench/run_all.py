@@ -4,7 +4,8 @@
 
 - ``streams.py``: the gateway against a bare Starlette endpoint (throughput, latency, first event);
 - ``model_delivery.py``: tokens/s a WebSocket client receives vs. what the model generates;
-- ``timeline.py``: when substance reaches the user, five requests per app.
+- ``timeline.py``: when substance reaches the user, five requests per app;
+- ``aws_delivery.py``: a 1,000-token answer through the Lambda adapter vs. one post per token.
 
 ``--quick`` runs small sizes, Gemma for the model benchmarks and two requests per app, as a smoke
 run. Without a local model installed (no xllamacpp) the model benchmarks are skipped, and the
@@ -34,6 +35,7 @@ def plan(quick: bool, model: str) -> list[list[str]]:
         commands.append(["model_delivery.py", "gemma" if quick else _weights(model)])
     timeline = ["timeline.py", "--model", model]
     commands.append([*timeline, "--runs", "2"] if quick else timeline)
+    commands.append(["aws_delivery.py", *(["--quick"] if quick else [])])
     return commands
 
 
