@@ -1,6 +1,6 @@
 """Stream benchmarks: agentstream's gateway against a bare Starlette endpoint, in the same run.
 
-    .venv/bin/python bench/streams.py [--quick]
+    .venv/bin/python bench/streams.py [--quick] [--scale F] [--burst N] [--idle N]
 
 Prints a table per measure (throughput at 1/100/1000 clients, latency p50/p99 at 1000 streams,
 time to first event alone and under a 1000-stream burst, RSS per idle connection) with the
@@ -148,10 +148,19 @@ def table(title: str, rows: dict[str, dict[str, dict[str, float]]]) -> None:
         print(f"| {case} | " + " | ".join(cells) + " |")
 
 
-async def main(quick: bool) -> None:
+def sizes(args: argparse.Namespace) -> tuple[list[tuple[int, int]], int, int]:
+    """The (clients, events) cases, the burst size and the idle count for these flags."""
+    if args.quick:
+        return [(1, 2000), (100, 40)], 100, 1000
+    scale = args.scale
+    cases = [(1, int(20000 * scale)), (100, int(400 * scale)), (1000, max(1, int(40 * scale)))]
+    return cases, args.burst, args.idle
+
+
+async def main(args: argparse.Namespace) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    cases = [(1, 20000), (100, 400), (1000, 40)] if not quick else [(1, 2000), (100, 40)]
+    cases, burst, count = sizes(args)
     tput: dict[str, Any] = {}
     first: dict[str, Any] = {}
     mem: dict[str, Any] = {}
@@ -161,19 +170,25 @@ async def main(quick: bool) -> None:
                 tput.setdefault(f"{clients} clients x {n} events", {})[kind] = await throughput(
                     port, clients, n
                 )
-            burst = 1000 if not quick else 100
             first.setdefault(f"{burst}-stream burst", {})[kind] = await first_event(
                 port, burst, 200
             )
-            count = 10000 if not quick else 1000
+            if not count:
+                continue
             mem.setdefault(f"{count} idle", {})[kind] = await idle(port, pid, count)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, pid {os.getpid()}")
     table("Throughput and latency (events/s, ms from server send to client receipt)", tput)
     table("Time to first event (ms)", first)
-    table("Idle connections (KB RSS per connection)", mem)
+    if mem:
+        table("Idle connections (KB RSS per connection)", mem)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    asyncio.run(main(parser.parse_args().quick))
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="events per stream x this (clients unchanged)"
+    )
+    parser.add_argument("--burst", type=int, default=1000, help="streams in the burst")
+    parser.add_argument("--idle", type=int, default=10000, help="idle connections (0: skip)")
+    asyncio.run(main(parser.parse_args()))
