@@ -34,6 +34,7 @@ from agentstream.gateway.dispatch import Dispatcher, error_answer
 from agentstream.gateway.identity import BadIdentity, identify
 from agentstream.gateway.limits import Frame
 from agentstream.gateway.messages import BadMessage, parse, validation_message
+from agentstream.gateway.metrics import CONTENT_TYPE, Metrics
 from agentstream.gateway.origins import OriginGuard, SecurityHeaders
 from agentstream.gateway.routes import AgentApp
 from agentstream.gateway.settings import Settings
@@ -61,6 +62,9 @@ class Gateway:
         self.app = app
         self.settings = settings
         self.connections: dict[str, Connection] = {}
+        self.metrics = Metrics(app.name)
+        self.metrics.bind(lambda: len(self.connections), lambda: len(self.runs.active()))
+        self.dispatcher.metrics = self.metrics
 
     @property
     def runs(self) -> RunRegistry:
@@ -108,6 +112,7 @@ class Gateway:
             dialect=dialect,
             queue_size=self.settings.send_queue_frames,
             coalesce_s=_coalesce(ws, self.settings.coalesce_s),
+            metrics=self.metrics,
         )
         conn.start()
         self.connections[conn.id] = conn
@@ -225,6 +230,10 @@ class Gateway:
 
     # -- pages ----------------------------------------------------------------------------------
 
+    async def metrics_page(self, request: Request) -> Response:
+        """Prometheus text (see :mod:`agentstream.gateway.metrics`)."""
+        return Response(self.metrics.render(), media_type=CONTENT_TYPE)
+
     async def index(self, request: Request) -> Response:
         """The app's page."""
         if self.app.static_dir is not None and (self.app.static_dir / "index.html").is_file():
@@ -303,6 +312,7 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
     routes: list[Any] = [
         Route("/", gateway.index),
         Route("/healthz", gateway.healthz),
+        Route("/metrics", gateway.metrics_page),
         Route("/api/invoke", http.invoke, methods=["POST"]),
         Route("/api/runs", http.start_run, methods=["POST"]),
         Route("/api/runs/{run_id}/events", http.run_events),

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from agentstream.protocol.codec import dumps
+from agentstream.protocol.codec import dumps, frame_text
 from agentstream.protocol.control import Control
 from agentstream.protocol.dialects import Dialect
 from agentstream.protocol.events import Event, TextMessageChunk
@@ -40,6 +40,8 @@ class Outbox:
         self.urgent = False
         self.overflowed = False
         self._items: deque[Event | str] = deque()
+        # The event behind the frame ``take`` returned last (None for a control frame).
+        self.taken: Event | None = None
 
     def add_event(self, event: Event) -> bool:
         """Queue one run event (merging text when allowed); False once the outbox overflowed."""
@@ -74,16 +76,21 @@ class Outbox:
             return None
         item = self._items.popleft()
         if isinstance(item, str):
+            self.taken = None
             return item
-        return self._encoded(lambda: self.dialect.render(item))
+        self.taken = item
+        # Encoded once per dialect and kept on the event: other connections in this dialect,
+        # a replay and the recorder reuse the text.
+        return self._encoded(lambda: frame_text(item, self.dialect.name, self.dialect.render))
 
-    def _encoded(self, render: Callable[[], dict[str, Any]]) -> str:
+    def _encoded(self, render: Callable[[], dict[str, Any] | str]) -> str:
         """The frame's text; a frame that cannot be encoded becomes an error frame.
 
         A writer must never die on one bad frame (the socket would stay open and silent).
         """
         try:
-            return dumps(render())
+            frame = render()
+            return frame if isinstance(frame, str) else dumps(frame)
         except (TypeError, ValueError) as exc:  # orjson.JSONEncodeError is a TypeError
             logger.warning("outbox | frame could not be encoded: %s", type(exc).__name__)
             return dumps(

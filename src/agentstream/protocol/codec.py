@@ -7,6 +7,7 @@ The canonical frame is AG-UI-like: ``type`` in SCREAMING_SNAKE_CASE and camelCas
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import orjson
@@ -34,7 +35,9 @@ _SNAKE: dict[type[Event], dict[str, str]] = {}
 def _fields(cls: type[Event]) -> tuple[tuple[str, str], ...]:
     fields = _FIELDS.get(cls)
     if fields is None:
-        fields = _FIELDS[cls] = tuple((f.name, _camel(f.name)) for f in dataclasses.fields(cls))
+        fields = _FIELDS[cls] = tuple(
+            (f.name, _camel(f.name)) for f in dataclasses.fields(cls) if f.init
+        )
     return fields
 
 
@@ -86,8 +89,31 @@ def loads(text: str | bytes) -> Any:
 
 
 def encode(event: Event) -> str:
-    """The canonical JSON text for ``event``."""
-    return dumps(to_dict(event))
+    """The canonical JSON text for ``event`` (encoded once, then shared)."""
+    return frame_text(event, "agentstream", to_dict)
+
+
+def frame_text(event: Event, dialect: str, render: Callable[[Event], dict[str, Any]]) -> str:
+    """``event``'s frame in ``dialect`` as JSON text, rendered and encoded once per dialect.
+
+    The text is kept on the event, so a thousand subscribers, the replay log and the recorder
+    share one encoding instead of paying for it each (the per-token path's biggest cost after
+    the socket write). ``render`` must be the dialect's pure ``render``: the same event always
+    gives the same frame.
+
+    Raises:
+        TypeError: the frame holds a value JSON cannot encode (nothing is cached).
+    """
+    frames = event.frames
+    if frames is None:
+        frames = {}
+        object.__setattr__(event, "frames", frames)
+    else:
+        text = frames.get(dialect)
+        if text is not None:
+            return text
+    text = frames[dialect] = dumps(render(event))
+    return text
 
 
 def decode(text: str | bytes) -> Event:

@@ -63,6 +63,8 @@ class RunCore:
         self._watchers: list[Subscriber] = []
         self._seq = 0
         self._clock = clock
+        self.started_at = clock()
+        self._end_callbacks: list[Callable[[RunCore], None]] = []
 
     # -- publishing --------------------------------------------------------------------------
 
@@ -88,6 +90,7 @@ class RunCore:
         if state is not self.state:
             self.state = state
             self._ended()
+            self._call_end_callbacks()
         for subscriber in (*self._watchers, *self._subscribers):
             try:
                 subscriber.deliver(event)
@@ -100,6 +103,17 @@ class RunCore:
 
     def _ended(self) -> None:
         """Called once, when the run reaches an end state (drivers wake their waiters)."""
+
+    def on_end(self, callback: Callable[[RunCore], None]) -> None:
+        """Call ``callback(run)`` once, when the run reaches its end state (metrics, cleanup)."""
+        self._end_callbacks.append(callback)
+
+    def _call_end_callbacks(self) -> None:
+        for callback in self._end_callbacks:
+            try:
+                callback(self)
+            except Exception:  # an observer's bug must not stop the terminal event going out
+                logger.exception("run=%s | an end callback failed", self.id)
 
     # -- subscribers ---------------------------------------------------------------------------
 

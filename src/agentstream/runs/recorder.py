@@ -1,8 +1,11 @@
 """Keep a run's events in the store, so a restart or another node can replay them.
 
-The recorder is a run subscriber like a connection. It never writes per token: events are
-buffered and written in batches (every ``interval`` seconds and at the end), because the
-per-token path must stay as fast as the model and a store write may be an fsync or an HTTPS call.
+The recorder is a run watcher. It never writes or encodes per token: ``deliver`` only keeps the
+event, and a batch (every ``interval`` seconds and at the end) is coalesced and written from the
+recorder's own task, because the per-token path must stay as fast as the model and a store
+write may be an fsync or an HTTPS call. Consecutive text deltas of one message become one
+stored row carrying the ``seq`` of its last delta (as a coalescing connection sends them) and
+the ``parts`` it was made of, so a resume from any ``seq`` inside the row is still exact.
 A store that fails is logged and retried on the next batch; it never fails the run.
 """
 
@@ -11,30 +14,48 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
-from agentstream.protocol.codec import decode, encode
-from agentstream.protocol.events import Event, is_terminal
+from agentstream.protocol.codec import DecodeError, dumps, encode, from_dict, loads, to_dict
+from agentstream.protocol.events import Event, TextMessageChunk, is_terminal
+from agentstream.runs.coalesce import merge
 from agentstream.runs.run import Run
 from agentstream.runs.state import RunState
 
 logger = logging.getLogger(__name__)
 
 MAX_FAILURES = 5
+# A stored row merges at most this many deltas, so its ``parts`` list stays small.
+MAX_PARTS = 256
+# Rows decoded between two yields to the event loop when replaying from the store.
+REPLAY_BATCH = 256
 
 
 class RunRecorder:
     """Buffers one run's events and writes them to ``store`` in batches."""
 
     def __init__(
-        self, store: Any, run: Run, *, ttl_s: float = 3600.0, interval: float = 0.25
+        self,
+        store: Any,
+        run: Run,
+        *,
+        ttl_s: float = 3600.0,
+        interval: float = 0.25,
+        observe: Callable[[float], None] | None = None,
     ) -> None:
-        """Record ``run`` in ``store``, kept for ``ttl_s`` seconds."""
+        """Record ``run`` in ``store``, kept for ``ttl_s`` seconds.
+
+        ``observe`` is given the seconds each batch write took (a metrics histogram).
+        """
         self.store = store
+        self.observe = observe
         self.run = run
         self.ttl_s = ttl_s
         self.interval = interval
-        self._pending: list[tuple[int, str]] = []
+        self._pending: list[Event] = []
+        self._retry: list[tuple[int, str]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._ended = False
@@ -53,12 +74,9 @@ class RunRecorder:
         self._task = asyncio.create_task(self._loop(), name=f"recorder:{self.run.id}")
 
     def deliver(self, event: Event) -> None:
-        """Buffer one event (events past the store's bound are not recorded)."""
+        """Keep one event for the next batch (events past the store's bound are not recorded)."""
         if event.seq <= self._max_seq:
-            try:
-                self._pending.append((event.seq, encode(event)))
-            except (TypeError, ValueError):  # orjson.JSONEncodeError: skip it, keep recording
-                logger.warning("run=%s seq=%d | event could not be encoded", self.run.id, event.seq)
+            self._pending.append(event)
         if is_terminal(event):
             self._ended = True
             self._wake.set()
@@ -75,17 +93,24 @@ class RunRecorder:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
             await self._flush()
-            if self._ended and not self._pending:
+            if self._ended and not self._pending and not self._retry:
                 await self._close()
                 return
 
     async def _flush(self) -> None:
-        if not self._pending:
+        if not self._pending and not self._retry:
             return
-        batch, self._pending = self._pending, []
+        events, self._pending = self._pending, []
+        batch = self._retry + rows(events, self.run.id)
+        self._retry = []
+        if not batch:
+            return
+        started = time.perf_counter()
         try:
             await self.store.append_events(self.run.id, batch)
             self._failures = 0
+            if self.observe is not None:
+                self.observe(time.perf_counter() - started)
         except Exception:  # any store failure: retried with backoff, logged, never fails the run
             self._failures += 1
             if self._failures >= MAX_FAILURES:
@@ -99,7 +124,7 @@ class RunRecorder:
                 len(batch),
                 exc_info=True,
             )
-            self._pending = batch + self._pending
+            self._retry = batch
             await asyncio.sleep(self.interval * self._failures)
 
     async def _close(self) -> None:
@@ -128,6 +153,77 @@ def replay_state(recorded: str, events: list[Event]) -> str:
     return recorded
 
 
+def rows(events: list[Event], run_id: str = "") -> list[tuple[int, str]]:
+    """The ``(seq, text)`` rows to store for ``events``: consecutive text deltas merged.
+
+    A merged row is the merged chunk's canonical frame (``seq`` and ``ts`` of its last delta)
+    plus ``parts``: ``[seq, length, ts]`` of each delta in it, so :func:`stored_events` gives back
+    the very frames a live client saw, from any ``seq``. A lone event is stored as the text a
+    connection in the canonical dialect sent (encoded once, shared).
+    """
+    out: list[tuple[int, str]] = []
+    merged: Event | None = None
+    parts: list[list[Any]] = []
+    for event in [*events, None]:
+        if (
+            isinstance(merged, TextMessageChunk)
+            and isinstance(event, TextMessageChunk)
+            and event.role == merged.role
+            and len(parts) < MAX_PARTS
+        ):
+            joined = merge(merged, event)
+            if joined is not None:
+                merged = joined
+                parts.append([event.seq, len(event.delta), event.ts])
+                continue
+        if merged is not None:
+            row = _row(merged, parts, run_id)
+            if row is not None:
+                out.append(row)
+        merged = event
+        parts = (
+            [[event.seq, len(event.delta), event.ts]] if isinstance(event, TextMessageChunk) else []
+        )
+    return out
+
+
+def _row(event: Event, parts: list[list[Any]], run_id: str) -> tuple[int, str] | None:
+    try:
+        if len(parts) <= 1:
+            return event.seq, encode(event)
+        return event.seq, dumps({**to_dict(event), "parts": parts})
+    except (TypeError, ValueError):  # orjson.JSONEncodeError: skip it, keep recording
+        logger.warning("run=%s seq=%d | event could not be encoded", run_id, event.seq)
+        return None
+
+
 async def stored_events(store: Any, run_id: str, after_seq: int = 0) -> list[Event]:
-    """A recorded run's events after ``after_seq``."""
-    return [decode(text) for _, text in await store.read_events(run_id, after_seq)]
+    """A recorded run's events after ``after_seq``, merged rows split back into their deltas.
+
+    Decodes in bounded batches, yielding to the loop between them: a long replay must not hold
+    up other streams' first events.
+    """
+    events: list[Event] = []
+    for i, (_, text) in enumerate(await store.read_events(run_id, after_seq)):
+        if i and i % REPLAY_BATCH == 0:
+            await asyncio.sleep(0)
+        events.extend(_decode(text, after_seq))
+    return events
+
+
+def _decode(text: str, after_seq: int) -> list[Event]:
+    frame = loads(text)
+    if not isinstance(frame, dict):
+        raise DecodeError("an event must be a JSON object")
+    parts = frame.pop("parts", None)
+    if not isinstance(parts, list) or not isinstance(frame.get("delta"), str):
+        return [from_dict(frame)]
+    events: list[Event] = []
+    delta, start = frame["delta"], 0
+    for seq, length, ts in parts:
+        if seq > after_seq:  # deltas the reader already saw are left out
+            events.append(
+                from_dict({**frame, "seq": seq, "ts": ts, "delta": delta[start : start + length]})
+            )
+        start += length
+    return events
