@@ -38,6 +38,7 @@ from agentstream.gateway.metrics import CONTENT_TYPE, Metrics
 from agentstream.gateway.origins import OriginGuard, SecurityHeaders
 from agentstream.gateway.routes import AgentApp
 from agentstream.gateway.settings import Settings
+from agentstream.gateway.tuning import tune_gc
 from agentstream.protocol.dialects import Dialect, UnknownDialect, get_dialect
 from agentstream.runs.registry import RunRegistry
 
@@ -302,6 +303,7 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
             store = open_store(gateway.settings.store)
             await store.open()
             gateway.services.store = store
+        tune_gc()  # once per process: see gateway/tuning.py for the measurements
         try:
             yield
         finally:

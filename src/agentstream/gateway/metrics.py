@@ -91,7 +91,9 @@ class Metrics:
             registry=r,
         )
         r.register(ModelTokens())
+        # Labelled children, looked up once (labels() takes a lock and builds a tuple).
         self._sent: dict[str, Any] = {}
+        self._ends: dict[str, Any] = {}
 
     def bind(self, connections: Callable[[], int], runs: Callable[[], int]) -> None:
         """Read the two gauges from the gateway when scraped (nothing to update per event)."""
@@ -105,7 +107,12 @@ class Metrics:
         run.on_end(self._ended)
 
     def _ended(self, run: RunCore) -> None:
-        self.runs_total.labels(self.app, run.state.value).inc()
+        counter = self._ends.get(run.state.value)
+        if counter is None:
+            counter = self._ends[run.state.value] = self.runs_total.labels(
+                self.app, run.state.value
+            )
+        counter.inc()
         self.run_seconds.observe(max(0.0, self.clock() - run.started_at))
 
     def sent(self, dialect: str, frames: int) -> None:

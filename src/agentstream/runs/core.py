@@ -91,7 +91,8 @@ class RunCore:
             self.state = state
             self._ended()
             self._call_end_callbacks()
-        for subscriber in (*self._watchers, *self._subscribers):
+        # Iterate a copy: a broken subscriber is removed inside the loop.
+        for subscriber in self._watchers + self._subscribers:
             try:
                 subscriber.deliver(event)
             except Exception:  # one broken subscriber must not stop the run or the others

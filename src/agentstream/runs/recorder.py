@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from typing import Any
 
 from agentstream.protocol.codec import DecodeError, dumps, encode, from_dict, loads, to_dict
 from agentstream.protocol.events import Event, TextMessageChunk, is_terminal
-from agentstream.runs.coalesce import merge
+from agentstream.runs.coalesce import MAX_MERGED_CHARS
 from agentstream.runs.run import Run
 from agentstream.runs.state import RunState
 
@@ -162,39 +163,55 @@ def rows(events: list[Event], run_id: str = "") -> list[tuple[int, str]]:
     connection in the canonical dialect sent (encoded once, shared).
     """
     out: list[tuple[int, str]] = []
-    merged: Event | None = None
-    parts: list[list[Any]] = []
-    for event in [*events, None]:
-        if (
-            isinstance(merged, TextMessageChunk)
-            and isinstance(event, TextMessageChunk)
-            and event.role == merged.role
-            and len(parts) < MAX_PARTS
-        ):
-            joined = merge(merged, event)
-            if joined is not None:
-                merged = joined
-                parts.append([event.seq, len(event.delta), event.ts])
+    group: list[TextMessageChunk] = []
+    size = 0
+    for event in events:
+        if isinstance(event, TextMessageChunk):
+            if group and _joins(group, event, size):
+                group.append(event)
+                size += len(event.delta)
                 continue
-        if merged is not None:
-            row = _row(merged, parts, run_id)
-            if row is not None:
-                out.append(row)
-        merged = event
-        parts = (
-            [[event.seq, len(event.delta), event.ts]] if isinstance(event, TextMessageChunk) else []
-        )
+            _flush_group(group, out, run_id)
+            group, size = [event], len(event.delta)
+            continue
+        _flush_group(group, out, run_id)
+        group, size = [], 0
+        _append_row(out, event, None, run_id)
+    _flush_group(group, out, run_id)
     return out
 
 
-def _row(event: Event, parts: list[list[Any]], run_id: str) -> tuple[int, str] | None:
+def _joins(group: list[TextMessageChunk], event: TextMessageChunk, size: int) -> bool:
+    """Whether ``event`` may merge into ``group`` (what :func:`coalesce.merge` would allow)."""
+    last = group[-1]
+    return (
+        len(group) < MAX_PARTS
+        and event.run_id == last.run_id
+        and event.message_id == last.message_id
+        and event.role == last.role
+        and size + len(event.delta) <= MAX_MERGED_CHARS
+    )
+
+
+def _flush_group(group: list[TextMessageChunk], out: list[tuple[int, str]], run_id: str) -> None:
+    if len(group) == 1:
+        _append_row(out, group[0], None, run_id)
+    elif group:
+        # One copy for the whole group (merging pairwise would copy once per delta).
+        merged = dataclasses.replace(group[-1], delta="".join(e.delta for e in group))
+        parts = [[e.seq, len(e.delta), e.ts] for e in group]
+        _append_row(out, merged, parts, run_id)
+
+
+def _append_row(
+    out: list[tuple[int, str]], event: Event, parts: list[list[Any]] | None, run_id: str
+) -> None:
     try:
-        if len(parts) <= 1:
-            return event.seq, encode(event)
-        return event.seq, dumps({**to_dict(event), "parts": parts})
+        text = encode(event) if parts is None else dumps({**to_dict(event), "parts": parts})
     except (TypeError, ValueError):  # orjson.JSONEncodeError: skip it, keep recording
         logger.warning("run=%s seq=%d | event could not be encoded", run_id, event.seq)
-        return None
+        return
+    out.append((event.seq, text))
 
 
 async def stored_events(store: Any, run_id: str, after_seq: int = 0) -> list[Event]:
