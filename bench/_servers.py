@@ -127,5 +127,7 @@ if __name__ == "__main__":
         port=port,
         log_level="warning",
         backlog=4096,
-        ws_per_message_deflate=False,
+        # The options bench/options.py compares (defaults: what `agentstream serve` uses).
+        ws=os.environ.get("AGENTSTREAM_BENCH_WS", "auto"),  # type: ignore[arg-type]
+        ws_per_message_deflate=os.environ.get("AGENTSTREAM_BENCH_DEFLATE") == "1",
     )

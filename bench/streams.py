@@ -26,6 +26,8 @@ import orjson
 import websockets
 
 HERE = Path(__file__).resolve().parent
+# Offer permessage-deflate as every browser does (AGENTSTREAM_BENCH_OFFER_DEFLATE=1), or not.
+COMPRESSION = "deflate" if os.environ.get("AGENTSTREAM_BENCH_OFFER_DEFLATE") == "1" else None
 
 
 def free_port() -> int:
@@ -61,7 +63,7 @@ async def one_stream(
     port: int, n: int, lat: list[float] | None, pause: float = 0.0
 ) -> tuple[int, float]:
     async with websockets.connect(
-        f"ws://127.0.0.1:{port}/ws", max_size=None, compression=None
+        f"ws://127.0.0.1:{port}/ws", max_size=None, compression=COMPRESSION
     ) as ws:
         sent = time.time()
         await ws.send(orjson.dumps({"action": "count", "n": n, "pause": pause}).decode())
@@ -200,6 +202,10 @@ async def main(args: argparse.Namespace) -> None:
     table("Time to first event (ms)", first)
     if mem:
         table("Idle connections (KB RSS per connection)", mem)
+    if args.json:
+        Path(args.json).write_text(
+            orjson.dumps({"throughput": tput, "first_event": first, "idle": mem}).decode()
+        )
 
 
 if __name__ == "__main__":
@@ -210,5 +216,6 @@ if __name__ == "__main__":
     )
     parser.add_argument("--reps", type=int, default=1, help="repeat each case, keep the best")
     parser.add_argument("--burst", type=int, default=1000, help="streams in the burst")
+    parser.add_argument("--json", help="also write the results to this JSON file")
     parser.add_argument("--idle", type=int, default=10000, help="idle connections (0: skip)")
     asyncio.run(main(parser.parse_args()))
