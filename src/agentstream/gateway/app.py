@@ -119,12 +119,17 @@ class Gateway:
         self.connections[conn.id] = conn
         ctx = self.dispatcher.reply_context(conn.user, conn.id)
         logger.info("conn=%s user=%s dialect=%s | connected", conn.id, conn.user, dialect.name)
-        await self._record_connection(conn, dialect.name)
+        # The row is written while the client sends its first message; the first message waits
+        # for it (so the row exists before any answer), the handshake does not.
+        recorded = asyncio.ensure_future(self._record_connection(conn, dialect.name))
         try:
+            if self.app.on_connect:
+                await recorded
             for hook in self.app.on_connect:
                 await hook(ctx)
-            await self._receive_loop(ws, conn)
+            await self._receive_loop(ws, conn, recorded)
         finally:
+            await recorded
             await self._disconnect(conn, ctx)
 
     async def _record_connection(self, conn: Connection, dialect: str) -> None:
@@ -151,11 +156,16 @@ class Gateway:
                 return get_dialect(offered).name
         return self.app.dialect
 
-    async def _receive_loop(self, ws: WebSocket, conn: Connection) -> None:
+    async def _receive_loop(
+        self, ws: WebSocket, conn: Connection, recorded: asyncio.Future[None]
+    ) -> None:
         idle_s = self.settings.idle_timeout_s
         while True:
             try:
-                message = await asyncio.wait_for(ws.receive(), idle_s if idle_s > 0 else None)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for wraps each receive in a new task,
+                # one more loop turn before every message is handled.
+                async with asyncio.timeout(idle_s if idle_s > 0 else None):
+                    message = await ws.receive()
             except TimeoutError:
                 if any(self._live(run_id, conn) for run_id in conn.runs):
                     continue  # quiet while a run streams to it: not idle
@@ -180,6 +190,8 @@ class Gateway:
                 limit = self.settings.frames_per_second
                 conn.error(f"too many frames (limit {limit} per second)", "rate_limited")
                 continue
+            if not recorded.done():
+                await recorded
             await self.handle(conn, raw)
 
     def _live(self, run_id: str, conn: Connection) -> bool:

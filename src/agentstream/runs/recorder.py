@@ -92,7 +92,8 @@ class RunRecorder:
             return
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
+                async with asyncio.timeout(self.interval):  # no task per wait, unlike wait_for
+                    await self._wake.wait()
             await self._flush()
             if self._ended and not self._pending and not self._retry:
                 await self._close()
