@@ -80,22 +80,27 @@ class Outbox:
             return item
         self.taken = item
         # Encoded once per dialect and kept on the event: other connections in this dialect,
-        # a replay and the recorder reuse the text.
-        return self._encoded(lambda: frame_text(item, self.dialect.name, self.dialect.render))
+        # a replay and the recorder reuse the text. (Inline, not through _encoded: no closure
+        # per frame on the per-token path.)
+        dialect = self.dialect
+        try:
+            return frame_text(item, dialect.name, dialect.render)
+        except (TypeError, ValueError) as exc:  # orjson.JSONEncodeError is a TypeError
+            return self._unencodable(exc)
 
-    def _encoded(self, render: Callable[[], dict[str, Any] | str]) -> str:
+    def _encoded(self, render: Callable[[], dict[str, Any]]) -> str:
         """The frame's text; a frame that cannot be encoded becomes an error frame.
 
         A writer must never die on one bad frame (the socket would stay open and silent).
         """
         try:
-            frame = render()
-            return frame if isinstance(frame, str) else dumps(frame)
+            return dumps(render())
         except (TypeError, ValueError) as exc:  # orjson.JSONEncodeError is a TypeError
-            logger.warning("outbox | frame could not be encoded: %s", type(exc).__name__)
-            return dumps(
-                self.dialect.render_error("a frame could not be encoded", "internal_error")
-            )
+            return self._unencodable(exc)
+
+    def _unencodable(self, exc: Exception) -> str:
+        logger.warning("outbox | frame could not be encoded: %s", type(exc).__name__)
+        return dumps(self.dialect.render_error("a frame could not be encoded", "internal_error"))
 
     def take_all(self) -> list[str]:
         """Every waiting frame's text, in order, and clear the urgent mark."""

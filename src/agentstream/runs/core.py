@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from typing import Protocol
 
-from agentstream.protocol.events import Event, stamp
+from agentstream.protocol.events import TERMINAL, Event, stamp
 from agentstream.runs.log import RunLog
 from agentstream.runs.state import RunState, next_state
 
@@ -86,11 +86,12 @@ class RunCore:
         self._seq += 1
         event = stamp(event, run_id=self.id, seq=self._seq, ts=self._clock())
         self.log.append(event)
-        state = next_state(self.state, event)
-        if state is not self.state:
-            self.state = state
-            self._ended()
-            self._call_end_callbacks()
+        if isinstance(event, TERMINAL):  # only a terminal event can change the state
+            state = next_state(self.state, event)
+            if state is not self.state:
+                self.state = state
+                self._ended()
+                self._call_end_callbacks()
         # Iterate a copy: a broken subscriber is removed inside the loop.
         for subscriber in self._watchers + self._subscribers:
             try:

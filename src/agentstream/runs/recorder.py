@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agentstream.protocol.codec import DecodeError, dumps, encode, from_dict, loads, to_dict
-from agentstream.protocol.events import Event, TextMessageChunk, is_terminal
+from agentstream.protocol.events import TERMINAL, Event, TextMessageChunk, is_terminal
 from agentstream.runs.coalesce import MAX_MERGED_CHARS
 from agentstream.runs.run import Run
 from agentstream.runs.state import RunState
@@ -78,7 +78,7 @@ class RunRecorder:
         """Keep one event for the next batch (events past the store's bound are not recorded)."""
         if event.seq <= self._max_seq:
             self._pending.append(event)
-        if is_terminal(event):
+        if isinstance(event, TERMINAL):
             self._ended = True
             self._wake.set()
 
