@@ -63,7 +63,7 @@ async def one_stream(
     port: int, n: int, lat: list[float] | None, pause: float = 0.0
 ) -> tuple[int, float]:
     async with websockets.connect(
-        f"ws://127.0.0.1:{port}/ws", max_size=None, compression=COMPRESSION
+        f"ws://127.0.0.1:{port}/ws", max_size=None, compression=COMPRESSION, open_timeout=120
     ) as ws:
         sent = time.time()
         await ws.send(orjson.dumps({"action": "count", "n": n, "pause": pause}).decode())
@@ -166,7 +166,7 @@ async def idle(port: int, pid: int, count: int) -> dict[str, float]:
 
 
 def table(title: str, rows: dict[str, dict[str, dict[str, float]]]) -> None:
-    print(f"\n### {title}\n")
+    print(f"\n#### {title}\n")
     keys = list(next(iter(rows.values()))["agentstream"])
     print("| case | " + " | ".join(f"{k} agentstream / bare (ratio)" for k in keys) + " |")
     print("|---|" + "---|" * len(keys))
