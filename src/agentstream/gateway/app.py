@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from agentstream.errors import AgentstreamError
-from agentstream.gateway import http
+from agentstream.gateway import agui_http, aisdk_http, cancel_http, http
 from agentstream.gateway.bodies import BodyGuard
 from agentstream.gateway.connections import Connection
 from agentstream.gateway.context import ReplyContext, Services
@@ -330,6 +330,9 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
         Route("/api/invoke", http.invoke, methods=["POST"]),
         Route("/api/runs", http.start_run, methods=["POST"]),
         Route("/api/runs/{run_id}/events", http.run_events),
+        Route("/api/runs/{run_id}/cancel", cancel_http.cancel_run, methods=["POST"]),
+        Route("/api/agui", agui_http.agui_run, methods=["POST"]),
+        Route("/api/chat", aisdk_http.chat, methods=["POST"]),
         *(WebSocketRoute(path, gateway.websocket) for path in app.ws_paths),
         *app.http_routes,
     ]

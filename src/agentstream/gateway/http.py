@@ -150,9 +150,14 @@ def _frame(dialect: Dialect, event: Event) -> str:
     return f"id: {event.seq}\ndata: {dumps(dialect.render(event))}\n\n"
 
 
-async def _stream(
+async def event_stream(
     run: Run, dialect: Dialect, after: int, dispatcher: Dispatcher
 ) -> AsyncIterator[str]:
+    """``run`` as SSE text after seq ``after``: ``id:`` = seq, to the terminal event.
+
+    Replays what the log holds, then follows live; the run is attached while a reader streams
+    and detached (the grace period starts) when it goes.
+    """
     sink = _Sink()
     try:
         run.subscribe(sink, after_seq=after)
@@ -240,7 +245,7 @@ async def run_events(request: Request) -> Response:
         )
     headers: dict[str, Any] = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(
-        _stream(run, dialect, after, dispatcher),
+        event_stream(run, dialect, after, dispatcher),
         media_type="text/event-stream",
         headers=headers,
     )

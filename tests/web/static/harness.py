@@ -43,7 +43,7 @@ const until = async (check, what = 'condition') => {
 };
 const client = (options = {}) => new as.AgentStream({
   url: 'ws://agentstream.test/ws', user: 'u1', dialect: 'calledit', WebSocket: FakeSocket,
-  backoff: { initialMs: 1, maxMs: 4, jitter: 0 }, heartbeatMs: 0, ...options });
+  backoff: { initialMs: 1, maxMs: 4, jitter: 0 }, heartbeatMs: 0, fallback: false, ...options });
 const without = (message, key = 'requestId') => {
   const { [key]: _, ...rest } = message; return rest;
 };
