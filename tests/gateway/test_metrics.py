@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
@@ -17,7 +18,7 @@ from agentstream.gateway.context import RouteContext
 from agentstream.gateway.metrics import Metrics
 from agentstream.gateway.routes import AgentApp
 from agentstream.gateway.settings import Settings
-from agentstream.protocol.events import Event, RunFinished, TextMessageChunk
+from agentstream.protocol.events import Event, RunFinished, TextMessageChunk, ToolCallChunk
 from tests.conftest import LiveServer, recv_json, recv_run, serve
 
 
@@ -25,6 +26,7 @@ class Count(BaseModel):
     n: int = 5
     pause: float = 0.0
     fail: bool = False
+    tools: bool = False
 
 
 def metered_app(name: str = "metered") -> AgentApp:
@@ -33,6 +35,9 @@ def metered_app(name: str = "metered") -> AgentApp:
     @app.run("count", Count)
     async def count(request: Count, ctx: RouteContext) -> AsyncIterator[Event]:
         for i in range(request.n):
+            if request.tools:  # no await between them: they all arrive before the writer runs
+                yield ToolCallChunk(tool_call_id=f"t{i}", tool_call_name="x")
+                continue
             await asyncio.sleep(request.pause)
             yield TextMessageChunk(delta=f"w{i} ", message_id="m")
         if request.fail:
@@ -137,3 +142,18 @@ def test_sent_frames_are_counted_per_dialect() -> None:
     assert samples[("agentstream_events_sent_total", (("dialect", "calledit"),))] == 1
     assert samples[("agentstream_first_event_seconds_count", ())] == 1
     assert samples[("agentstream_event_latency_seconds_count", ())] == 2
+
+
+async def test_a_client_closed_for_a_full_queue_is_counted_once() -> None:
+    """A burst of frames that never merge overflows a small queue: 1013, and the counter +1."""
+    settings = Settings(model="scripted", store="none", send_queue_frames=8, runs_per_minute=0)
+    with serve(metered_app(), settings) as live:
+        before = await scrape(live)
+        async with websockets.connect(live.ws) as ws:
+            await ws.send(json.dumps({"action": "count", "n": 50, "tools": True}))
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    await recv_json(ws)
+        after = await scrape(live)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+    assert moved(before, after, "agentstream_slow_client_closes_total") == 1
