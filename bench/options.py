@@ -13,6 +13,7 @@ delta encoded by orjson and by msgspec.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import subprocess
 import sys
@@ -50,6 +51,9 @@ def servers(scale: float) -> None:
     )
     print("|---|---|---:|---:|---:|---:|")
     for name, env in VARIANTS.items():
+        if env["AGENTSTREAM_BENCH_WS"] == "wsproto" and not importlib.util.find_spec("wsproto"):
+            print(f"| {name} | not installed (`pip install wsproto`) | | | | |")
+            continue
         for case, pair in run_variant(env, scale)["throughput"].items():
             a, b = pair["agentstream"], pair["bare"]
             print(
@@ -60,6 +64,9 @@ def servers(scale: float) -> None:
 
 
 def encoders() -> None:
+    if not importlib.util.find_spec("msgspec"):
+        print("\nmsgspec is not installed (`pip install msgspec`): encoders not compared")
+        return
     import msgspec
 
     from agentstream.protocol.codec import to_dict
