@@ -302,9 +302,8 @@ async def _refused_identity(request: Request, exc: Exception) -> Response:
     return JSONResponse({"type": "error", "message": str(exc), "code": exc.code}, 400)
 
 
-def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
-    """The ASGI application serving ``app``."""
-    gateway = Gateway(app, settings or Settings())
+def _lifespan(gateway: Gateway) -> Any:
+    """Open the store before serving; cancel the runs and close it after."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -323,6 +322,12 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
             if store is not None:
                 await store.close()
 
+    return lifespan
+
+
+def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
+    """The ASGI application serving ``app``."""
+    gateway = Gateway(app, settings or Settings())
     routes: list[Any] = [
         Route("/", gateway.index),
         Route("/healthz", gateway.healthz),
@@ -347,7 +352,7 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
     ]
     asgi = Starlette(
         routes=routes,
-        lifespan=lifespan,
+        lifespan=_lifespan(gateway),
         middleware=middleware,
         exception_handlers={BadIdentity: _refused_identity},
     )
