@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import logging
 import os
 import sys
 from typing import Annotated, Any
@@ -14,12 +13,28 @@ import typer
 from rich.console import Console
 
 from agentstream import clock
+from agentstream.cli_auth import (
+    AudienceOpt,
+    AuthOpt,
+    IssuerOpt,
+    JwksOpt,
+    JwtSecretOpt,
+    SecretOpt,
+    keys_cli,
+    save_cookie,
+    saved_cookie,
+    serve_env,
+)
 
 cli = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Stream AI agents to browsers over WebSockets."
 )
+cli.add_typer(keys_cli, name="keys")
 err = Console(stderr=True)
 
+LogFormatOpt = Annotated[
+    str, typer.Option(help="text, or json: one JSON object per line, with its ids")
+]
 ModelOpt = Annotated[
     str | None,
     typer.Option(
@@ -61,33 +76,42 @@ def prepare_model(spec: str) -> None:
     err.print(f"[dim]model: {path}[/dim]")
 
 
+AppArg = Annotated[
+    str,
+    typer.Argument(
+        help="calledit, titles, strategy, realestate, or your own: module:app or "
+        "path/to/file.py:app"
+    ),
+]
+
+
 @cli.command()
 def serve(
-    app: Annotated[
-        str,
-        typer.Argument(
-            help="calledit, titles, strategy, realestate, or your own: module:app or "
-            "path/to/file.py:app"
-        ),
-    ] = "calledit",
+    app: AppArg = "calledit",
     model: ModelOpt = None,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     store: Annotated[
-        str | None,
-        typer.Option(help="sqlite:///path, dynamodb://?endpoint=… or redis://host:port/db"),
+        str | None, typer.Option(help="sqlite:///path, dynamodb://… or redis://host:port/db")
     ] = None,
     reload: Annotated[
         bool, typer.Option("--reload", help="Restart when the app's files change (development)")
     ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+    auth: AuthOpt = None,
+    secret: SecretOpt = None,
+    jwt_secret: JwtSecretOpt = None,
+    jwks: JwksOpt = None,
+    jwt_audience: AudienceOpt = None,
+    jwt_issuer: IssuerOpt = None,
+    log_format: LogFormatOpt = "text",
 ) -> None:
     """Serve APP's page and WebSocket API."""
     import uvicorn
 
     from agentstream.apps import UnknownApp, load_app
 
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    log_config = _configure_logs(log_level, log_format)
     spec = _model(model)
     try:
         agent_app = load_app(app)
@@ -100,9 +124,9 @@ def serve(
     os.environ.update({"AGENTSTREAM_APP": app, "AGENTSTREAM_MODEL": spec})
     if store is not None:
         os.environ["AGENTSTREAM_STORE"] = store
-    err.print(
-        f"[bold]{agent_app.title or agent_app.name}[/bold] on http://{host}:{port} (model: {spec})"
-    )
+    mode = serve_env(host, auth, secret, jwt_secret, jwks, jwt_audience, jwt_issuer)
+    title = agent_app.title or agent_app.name
+    err.print(f"[bold]{title}[/bold] on http://{host}:{port} (model: {spec}, auth: {mode})")
     uvicorn.run(
         "agentstream.cli:asgi_app" if reload else asgi_app(),
         factory=reload,
@@ -110,9 +134,27 @@ def serve(
         reload_dirs=_reload_dirs(app) if reload else None,
         host=host,
         port=port,
-        log_level=log_level,
-        ws_per_message_deflate=False,
+        **_server_options(log_level, log_config),
     )
+
+
+def _server_options(log_level: str, log_config: Any) -> dict[str, Any]:
+    """Uvicorn's logging options, and no per-message-deflate (it costs 29-55 % CPU per frame)."""
+    return {"log_level": log_level, "log_config": log_config, "ws_per_message_deflate": False}
+
+
+def _configure_logs(level: str, fmt: str) -> Any:
+    """Set up logging in ``fmt``; returns uvicorn's ``log_config`` to match."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    from agentstream import logs
+
+    try:
+        logs.configure(level, fmt)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--log-format") from None
+    # JSON: uvicorn's own loggers go through our root handler instead of its text config.
+    return None if fmt == "json" else LOGGING_CONFIG
 
 
 def asgi_app() -> Any:
@@ -169,6 +211,10 @@ def call(
             "a dropped connection resumes where it stopped",
         ),
     ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="AGENTSTREAM_TOKEN", help="Bearer token (JWT or API key) for --url"),
+    ] = None,
 ) -> None:
     """Make a call from the terminal: stream the agent's work, then print the record."""
     from agentstream.apps.calledit.schemas import MakeCall
@@ -183,7 +229,8 @@ def call(
         # The server's model and clock decide a remote call; say so rather than ignore the option.
         if model is not None or now is not None:
             raise typer.BadParameter("--model and --now apply to local calls, not with --url")
-        _print_record(asyncio.run(_remote_call(request, url, quiet=as_json)), as_json)
+        remote = _remote_call(request, url, quiet=as_json, token=token)
+        _print_record(asyncio.run(remote), as_json)
         return
     spec = _model(model)
     _prepare_or_exit(spec)
@@ -208,14 +255,38 @@ def _canonical(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode([*query, ("dialect", "agentstream")])))
 
 
-async def _remote_call(request: Any, url: str, *, quiet: bool) -> dict[str, Any] | None:
+async def _remote_call(
+    request: Any, url: str, *, quiet: bool, token: str | None = None
+) -> dict[str, Any] | None:
+    from websockets.exceptions import InvalidStatus
+
+    # One identity per server: the cookie it handed us last time (see cli_auth).
+    cookie = None if token else saved_cookie(url)
+    try:
+        try:
+            return await _remote_once(request, url, quiet=quiet, token=token, cookie=cookie)
+        except InvalidStatus as exc:
+            if exc.response.status_code != 401 or cookie is None:
+                raise
+            # The server no longer knows our cookie (its secret changed): take a fresh one.
+            return await _remote_once(request, url, quiet=quiet, token=None, cookie=None)
+    except InvalidStatus as exc:
+        err.print(f"[red]error:[/red] {url}: refused with HTTP {exc.response.status_code}")
+        return None
+
+
+async def _remote_once(
+    request: Any, url: str, *, quiet: bool, token: str | None, cookie: str | None
+) -> dict[str, Any] | None:
     from agentstream.cli_render import TerminalPrinter
     from agentstream.client import Client, ClientError, ConnectionLost
     from agentstream.protocol.codec import from_dict
 
     printer = TerminalPrinter(err, quiet=quiet)
     try:
-        async with Client(_canonical(url)) as client:
+        async with Client(_canonical(url), token=token, cookie=cookie) as client:
+            if client.cookie and client.cookie != cookie:
+                save_cookie(url, client.cookie)
             stream = await client.start("makecall", **request.model_dump(mode="json"))
             async for frame in stream:
                 printer.deliver(from_dict(frame))

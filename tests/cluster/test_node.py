@@ -97,7 +97,7 @@ async def read_to_end(ws: Any, timeout: float = 15.0) -> list[dict[str, Any]]:
 async def test_kill_9_fails_that_nodes_runs_and_spares_the_others(two_nodes: Cluster) -> None:
     """kill -9 of a node mid-run: its client gets node_lost on resume; the other run finishes."""
     doomed, survivor = two_nodes.nodes
-    alice, bob = as_user(doomed, "alice"), as_user(doomed, "bob")
+    alice, bob = as_user(doomed.http, "alice"), as_user(survivor.http, "bob")
     on_doomed = await websockets.connect(doomed.ws, additional_headers=alice)
     on_survivor = await websockets.connect(survivor.ws, additional_headers=bob)
     await on_doomed.send(PROMPT)

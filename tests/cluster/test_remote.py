@@ -22,8 +22,8 @@ ENDS = ("RUN_FINISHED", "RUN_ERROR")
 
 
 def headers(cluster: Cluster, name: str) -> dict[str, str]:
-    """One user's headers, the same for every node."""
-    return as_user(cluster.nodes[0], name)
+    """One user's headers, from the first node, used on every node (the secret is shared)."""
+    return as_user(cluster.nodes[0].http, name)
 
 
 async def connect(node: Node, hdrs: dict[str, str]) -> Any:

@@ -20,9 +20,9 @@ import time
 from typing import Any, Final
 
 from agentstream.cluster.node import ClusterNode, lost_error
-from agentstream.protocol.codec import decode
 from agentstream.protocol.control import CancelAnswer, ResumeAnswer
 from agentstream.protocol.events import is_terminal, stamp
+from agentstream.runs.recorder import decode_row
 from agentstream.runs.state import RunState
 from agentstream.stores.errors import StoreError
 from agentstream.stores.redis import entry_seq
@@ -146,15 +146,21 @@ class RemoteRuns:
 
     @staticmethod
     def _send(entries: list[Any], last_seq: int, peer: Any) -> tuple[int, bool]:
+        """Deliver the events of ``entries`` after ``last_seq``; (last seq sent, ended).
+
+        An entry may be one event or several text deltas the recorder merged into one row (the
+        row's seq is its last delta's): the row is split back, and deltas already sent are left
+        out, so a client that stopped inside a merged row resumes exactly after it.
+        """
         for entry_id, fields in entries:
-            seq = entry_seq(entry_id)
-            if seq <= last_seq:  # never twice, whatever a read returns
-                continue
-            event = decode(fields["d"])
-            peer.deliver(event)
-            last_seq = seq
-            if is_terminal(event):
-                return last_seq, True
+            for event in decode_row(fields["d"], last_seq):
+                if event.seq <= last_seq:  # never twice, whatever a read returns
+                    continue
+                peer.deliver(event)
+                last_seq = event.seq
+                if is_terminal(event):
+                    return last_seq, True
+            last_seq = max(last_seq, entry_seq(entry_id))
         return last_seq, False
 
     async def cancel(self, run_id: str, peer: Any, request_id: Any) -> None:

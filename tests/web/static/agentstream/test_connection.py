@@ -58,10 +58,10 @@ def test_a_refusing_server_goes_offline_without_retrying(page: Any) -> None:
     assert result == {"status": "offline", "sockets": 1, "code": "refused"}
 
 
-def test_the_socket_url_carries_user_and_dialect(page: Any) -> None:
-    """The client dials url?user=…&dialect=… so runs belong to this browser's user."""
+def test_the_socket_url_carries_the_dialect_and_no_user(page: Any) -> None:
+    """The client dials url?dialect=… and names no user (the cookie or token proves who it is)."""
     url = js(page, "client(); return last().url;")
-    assert url == "ws://agentstream.test/ws?user=u1&dialect=calledit"
+    assert url == "ws://agentstream.test/ws?dialect=calledit"
 
 
 def test_a_server_down_from_the_start_reads_connecting_then_offline(page: Any) -> None:
@@ -106,3 +106,10 @@ def test_an_unanswered_ping_means_a_dead_socket(page: Any) -> None:
     """,
     )
     assert result["pings"] >= 2 and result["replaced"] == 3
+
+
+def test_a_token_is_offered_as_the_bearer_subprotocol(page: Any) -> None:
+    """With a token the socket offers ["agentstream.bearer", token]; without one, no protocols."""
+    offered = js(page, "client({token: 'abc.def'}); return last().protocols;")
+    plain = js(page, "client(); return last().protocols ?? null;")
+    assert offered == ["agentstream.bearer", "abc.def"] and plain is None
