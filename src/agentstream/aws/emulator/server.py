@@ -1,0 +1,124 @@
+"""The emulator: one port for WebSockets, ``@connections``, Bedrock and the console.
+
+``Emulator(stack).start()`` starts the local DynamoDB (and creates the template's tables), the
+function workers' environment and the listener; ``stop()`` ends all of it. The CLI
+(``agentstream emulate``) and the tests use it the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentstream.aws.emulator import management
+from agentstream.aws.emulator.connection import Limits
+from agentstream.aws.emulator.dynamodb import LocalDynamoDB
+from agentstream.aws.emulator.gateway import Gateway
+from agentstream.aws.emulator.http import BadRequest, Response, read_request, write_response
+from agentstream.aws.emulator.runtime import Runtime
+from agentstream.aws.emulator.template import Stack
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Options:
+    """How to run the emulator (the CLI's flags)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    limits: Limits = field(default_factory=Limits)
+    dynamodb_endpoint: str | None = None  # None: start a moto server
+    model: str = "local"
+    management_secret: str | None = None
+    verbose: bool = False
+    bedrock: Any = None  # a BedrockService; built from ``model`` when None
+
+
+class Emulator:
+    """A running emulation of one stack."""
+
+    def __init__(self, stack: Stack, options: Options | None = None) -> None:
+        self.stack = stack
+        self.options = options or Options()
+        self.dynamodb = LocalDynamoDB(self.options.dynamodb_endpoint, stack.region)
+        self.server: asyncio.Server | None = None
+        self.gateway: Gateway | None = None
+        self.bedrock: Any = self.options.bedrock
+
+    @property
+    def port(self) -> int:
+        """The port the emulator listens on."""
+        if self.server is None:
+            raise RuntimeError("emulator not started")  # noqa: TRY003 - programming error
+        return int(self.server.sockets[0].getsockname()[1])
+
+    @property
+    def endpoint(self) -> str:
+        """``http://host:port`` of the emulator."""
+        return f"http://{self.options.host}:{self.port}"
+
+    def url(self, stage: str = "prod") -> str:
+        """The WebSocket URL of a stage."""
+        return f"ws://{self.options.host}:{self.port}/{stage}"
+
+    async def start(self) -> None:
+        """Start DynamoDB, create tables, listen, and prepare the functions' environment."""
+        await asyncio.to_thread(self.dynamodb.start)
+        await asyncio.to_thread(self.dynamodb.create_tables, self.stack.tables)
+        if self.bedrock is None:
+            from agentstream.aws.emulator.bedrock import BedrockService
+
+            self.bedrock = BedrockService.for_model(self.options.model)
+        self.server = await asyncio.start_server(
+            self._client, self.options.host, self.options.port, limit=2**20
+        )
+        env = {
+            "AGENTSTREAM_EMULATOR_ENDPOINT": self.endpoint,
+            "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb.endpoint,
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.endpoint,
+        }
+        runtime = Runtime(self.stack.functions, self.stack.region, env)
+        self.gateway = Gateway(self.stack, runtime, self.options.limits, self.options.verbose)
+        for api in self.stack.apis:
+            for stage in api.stages:
+                logger.info("serving api=%s (%s) at %s", api.api_id, api.name, self.url(stage))
+
+    async def stop(self) -> None:
+        """Close connections, stop workers and servers."""
+        if self.server is not None:
+            self.server.close()
+        if self.gateway is not None:
+            for conn in list(self.gateway.connections.values()):
+                conn.close(1001, "Going away")
+            await asyncio.sleep(0)
+            await self.gateway.runtime.close()
+        await asyncio.to_thread(self.dynamodb.stop)
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = str((writer.get_extra_info("peername") or ("",))[0])
+        try:
+            await self._serve_http(reader, writer, peer)
+        except (BadRequest, ValueError) as exc:
+            with contextlib.suppress(ConnectionError):
+                await write_response(writer, Response.json(400, {"message": str(exc)}, Connection="close"))
+        except (ConnectionError, asyncio.IncompleteReadError):
+            logger.debug("peer=%s | connection dropped", peer)
+        finally:
+            writer.close()
+
+    async def _serve_http(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str) -> None:
+        assert self.gateway is not None  # noqa: S101 - set in start()
+        while (request := await read_request(reader, peer)) is not None:
+            if request.is_websocket:
+                await self.gateway.websocket(request, reader, writer)
+                return
+            if await self.bedrock.handle(request, writer):
+                continue
+            response = await management.handle(self.gateway, request, self.options.management_secret)
+            if response is None:
+                response = Response.json(404, {"message": "Not Found"})
+            await write_response(writer, response)
