@@ -148,7 +148,7 @@ def select_route(expression: str, body: str | bytes, routes: set[str]) -> str | 
     """
     path = expression.strip()
     if path.startswith("${") and path.endswith("}"):
-        path = path[2:-1]
+        path = "$" + path[2:-1]
     key = None
     if path.startswith("$request.body.") and isinstance(body, str):
         try:
