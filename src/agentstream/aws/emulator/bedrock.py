@@ -156,7 +156,9 @@ class BedrockService:
 
     def _frames(self, event: dict[str, Any], converse: bool, model_id: str) -> list[bytes]:
         if converse:
-            (kind, data), = event.items()
+            ((kind, data),) = event.items()
+            if kind == "contentBlockStart" and not data.get("start"):
+                return []  # Bedrock announces tool-use blocks only; text blocks start with a delta
             return [eventstream.event(kind, data)]
         return [
             eventstream.event("chunk", {"bytes": base64.b64encode(json.dumps(e).encode()).decode()})

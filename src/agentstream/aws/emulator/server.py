@@ -48,6 +48,7 @@ class Emulator:
         self.server: asyncio.Server | None = None
         self.gateway: Gateway | None = None
         self.bedrock: Any = self.options.bedrock
+        self._clients: set[asyncio.StreamWriter] = set()
 
     @property
     def port(self) -> int:
@@ -96,10 +97,14 @@ class Emulator:
                 conn.close(1001, "Going away")
             await asyncio.sleep(0)
             await self.gateway.runtime.close()
+        for writer in list(self._clients):  # idle keep-alive connections end cleanly
+            writer.close()
+        await asyncio.sleep(0)
         await asyncio.to_thread(self.dynamodb.stop)
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = str((writer.get_extra_info("peername") or ("",))[0])
+        self._clients.add(writer)
         try:
             await self._serve_http(reader, writer, peer)
         except (BadRequest, ValueError) as exc:
@@ -108,6 +113,7 @@ class Emulator:
         except (ConnectionError, asyncio.IncompleteReadError):
             logger.debug("peer=%s | connection dropped", peer)
         finally:
+            self._clients.discard(writer)
             writer.close()
 
     async def _serve_http(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str) -> None:
