@@ -10,7 +10,6 @@ import boto3
 import pytest
 
 from agentstream.aws.emulator.bedrock import BedrockService
-from agentstream.aws.emulator.connection import Limits
 from agentstream.aws.emulator.server import Emulator, Options
 from agentstream.aws.emulator.template import load_stack
 from agentstream.models import create_model
@@ -29,7 +28,7 @@ async def start(template: Path = CHAT, **options: object) -> Emulator:
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[Emulator]:
-    emu = await start(limits=Limits(integration_timeout=1.0))
+    emu = await start()
     yield emu
     await emu.stop()
 

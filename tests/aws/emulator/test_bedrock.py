@@ -65,7 +65,9 @@ async def test_converse_stream_and_converse_through_boto3(emulator: Emulator) ->
 
     def stream() -> str:
         events = client.converse_stream(**request)["stream"]  # type: ignore[attr-defined]
-        return "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e)
+        return "".join(
+            e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e
+        )
 
     assert await asyncio.to_thread(stream) == TEXT
     whole = await asyncio.to_thread(lambda: client.converse(**request))  # type: ignore[attr-defined]

@@ -23,9 +23,17 @@ ROUTES = {"$default", "sendmessage", "a", "[x, y]", "true", "3"}
 
 def _info(**extra: object) -> ev.ConnectionInfo:
     return ev.ConnectionInfo(
-        "abc=", "api1234567", "prod", "api1234567.execute-api.us-east-1.amazonaws.com",
-        "127.0.0.1", "test-agent", 1_700_000_000_000,
-        headers={"Host": "x"}, multi_headers={"Host": ["x"]}, query={"t": ["1", "2"]}, **extra,  # type: ignore[arg-type]
+        "abc=",
+        "api1234567",
+        "prod",
+        "api1234567.execute-api.us-east-1.amazonaws.com",
+        "127.0.0.1",
+        "test-agent",
+        1_700_000_000_000,
+        headers={"Host": "x"},
+        multi_headers={"Host": ["x"]},
+        query={"t": ["1", "2"]},
+        **extra,  # type: ignore[arg-type]
     )
 
 
@@ -80,7 +88,9 @@ def test_no_route_and_no_default_is_none() -> None:
 def test_error_frame_shape() -> None:
     """The error frame has exactly message, connectionId and requestId."""
     assert json.loads(ev.error_frame("Forbidden", "c=", "r")) == {
-        "message": "Forbidden", "connectionId": "c=", "requestId": "r",
+        "message": "Forbidden",
+        "connectionId": "c=",
+        "requestId": "r",
     }
 
 
@@ -104,4 +114,6 @@ async def test_events_the_handlers_received_validate(emulator: Emulator) -> None
     assert connect_event["requestContext"]["identity"]["userAgent"] == "ua/1"
     APIGatewayWebSocketMessageEventModel.model_validate(message_event)
     assert message_event["requestContext"]["connectionId"] == cid
-    APIGatewayWebSocketDisconnectEventModel.model_validate(json.loads(gone["Item"]["disconnectEvent"]))
+    APIGatewayWebSocketDisconnectEventModel.model_validate(
+        json.loads(gone["Item"]["disconnectEvent"])
+    )

@@ -18,7 +18,9 @@ def _decode(data: bytes) -> list[tuple[dict[str, object], bytes]]:
 
 def test_event_round_trips_through_botocore() -> None:
     """Headers and JSON payload come back as written, including multi-byte text."""
-    data = eventstream.event("contentBlockDelta", {"delta": {"text": "héllo ✓"}, "contentBlockIndex": 0})
+    data = eventstream.event(
+        "contentBlockDelta", {"delta": {"text": "héllo ✓"}, "contentBlockIndex": 0}
+    )
     ((headers, payload),) = _decode(data)
     assert headers == {
         ":event-type": "contentBlockDelta",

@@ -9,8 +9,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from agentstream.aws.emulator.connection import Limits
 from agentstream.aws.emulator.server import Emulator
-from tests.aws.emulator.conftest import frame, table
+from tests.aws.emulator.conftest import frame, start, table
 
 
 def url(emu: Emulator, query: str = "token=allow") -> str:
@@ -26,7 +27,10 @@ async def test_sendmessage_posts_back_through_connections(emulator: Emulator) ->
     assert reply["identity"]["SourceIp"] == "127.0.0.1"
     ctx = reply["event"]["requestContext"]
     assert ctx["routeKey"] == "sendmessage" and ctx["eventType"] == "MESSAGE"
-    assert ctx["authorizer"]["userId"] == "u-allow" and ctx["authorizer"]["principalId"] == "user-allow"
+    assert (
+        ctx["authorizer"]["userId"] == "u-allow"
+        and ctx["authorizer"]["principalId"] == "user-allow"
+    )
     assert reply["context"]["function_name"] == "chat-SendMessageFunction"
     assert 0 < reply["context"]["remaining_ms"] <= 10_000
 
@@ -52,19 +56,22 @@ async def test_handler_exception_sends_internal_server_error(emulator: Emulator)
 
 async def test_function_timeout_sends_internal_server_error(emulator: Emulator) -> None:
     """A handler past its template Timeout (1 s) is stopped: Internal server error."""
-    emulator.gateway.limits = type(emulator.gateway.limits)(integration_timeout=29)  # type: ignore[union-attr]
     async with connect(url(emulator)) as ws:
         await ws.send(json.dumps({"action": "slow"}))
         reply = frame(await asyncio.wait_for(ws.recv(), 20))
     assert reply["message"] == "Internal server error"
 
 
-async def test_integration_timeout_answers_while_the_function_keeps_running(emulator: Emulator) -> None:
+async def test_integration_timeout_answers_while_the_function_keeps_running() -> None:
     """Past the integration timeout the client hears so, and the handler still posts later."""
-    async with connect(url(emulator)) as ws:
-        await ws.send(json.dumps({"action": "linger", "seconds": 2}))
-        first = frame(await asyncio.wait_for(ws.recv(), 20))
-        second = frame(await asyncio.wait_for(ws.recv(), 20))
+    emu = await start(limits=Limits(integration_timeout=1.0))
+    try:
+        async with connect(url(emu)) as ws:
+            await ws.send(json.dumps({"action": "linger", "seconds": 2}))
+            first = frame(await asyncio.wait_for(ws.recv(), 20))
+            second = frame(await asyncio.wait_for(ws.recv(), 20))
+    finally:
+        await emu.stop()
     assert first["message"] == "Endpoint request timed out"
     assert second == {"type": "finished"}
 

@@ -30,7 +30,10 @@ async def test_post_get_and_delete_a_connection(emulator: Emulator) -> None:
     await asyncio.to_thread(lambda: client.post_to_connection(ConnectionId=cid, Data=b'{"n":1}'))
     assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"n": 1}
     info = await asyncio.to_thread(lambda: client.get_connection(ConnectionId=cid))
-    assert info["Identity"] == {"SourceIp": "127.0.0.1", "UserAgent": ws.request.headers["User-Agent"]}
+    assert info["Identity"] == {
+        "SourceIp": "127.0.0.1",
+        "UserAgent": ws.request.headers["User-Agent"],
+    }
     assert info["LastActiveAt"] >= info["ConnectedAt"]
     await asyncio.to_thread(lambda: client.delete_connection(ConnectionId=cid))
     with pytest.raises(ConnectionClosed):
@@ -57,7 +60,9 @@ async def test_post_over_128_kb_raises_payload_too_large(emulator: Emulator) -> 
         await asyncio.to_thread(
             lambda: client.post_to_connection(ConnectionId=cid, Data=b"a" * (128 * 1024 + 1))
         )
-    await asyncio.to_thread(lambda: client.post_to_connection(ConnectionId=cid, Data=b"b" * 128 * 1024))
+    await asyncio.to_thread(
+        lambda: client.post_to_connection(ConnectionId=cid, Data=b"b" * 128 * 1024)
+    )
     assert len(await asyncio.wait_for(ws.recv(), 10)) == 128 * 1024
     await ws.close()
 
@@ -112,9 +117,13 @@ async def test_management_refuses_a_non_loopback_peer_without_the_secret() -> No
             allowed = await http.get(
                 f"http://{lan}:{emu.port}/_emulator", headers={SECRET_HEADER: "s3cret"}
             )
-            posted = await http.post(f"http://{lan}:{emu.port}/prod/@connections/abc%3D", content=b"x")
+            posted = await http.post(
+                f"http://{lan}:{emu.port}/prod/@connections/abc%3D", content=b"x"
+            )
     finally:
         await emu.stop()
-    assert refused.status_code == 403 and refused.headers["x-amzn-ErrorType"] == "ForbiddenException"
+    assert (
+        refused.status_code == 403 and refused.headers["x-amzn-ErrorType"] == "ForbiddenException"
+    )
     assert allowed.status_code == 200
     assert posted.status_code == 403

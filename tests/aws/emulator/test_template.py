@@ -26,8 +26,12 @@ async def test_cdk_template_default_route_and_binary_frames() -> None:
             ping = json.loads(await asyncio.wait_for(ws.recv(), 20))
     finally:
         await emu.stop()
-    assert text == {"routeKey": "$default", "body": "plain text", "isBase64Encoded": False,
-                    "greeting": "hello-us-east-1"}
+    assert text == {
+        "routeKey": "$default",
+        "body": "plain text",
+        "isBase64Encoded": False,
+        "greeting": "hello-us-east-1",
+    }
     assert binary["isBase64Encoded"] is True
     assert base64.b64decode(binary["body"]) == b"\x00\x01binary\xff"
     assert ping["routeKey"] == "ping"

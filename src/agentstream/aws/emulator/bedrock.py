@@ -27,10 +27,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentstream.aws.emulator import eventstream
-from agentstream.aws.emulator.http import Request, Response, start_chunked, write_chunk, write_response
+from agentstream.aws.emulator.http import (
+    Request,
+    Response,
+    start_chunked,
+    write_chunk,
+    write_response,
+)
 
 logger = logging.getLogger(__name__)
-_PATH = re.compile(r"^/model/(?P<model>[^/]+)/(?P<op>converse-stream|converse|invoke-with-response-stream|invoke)$")
+_PATH = re.compile(
+    r"^/model/(?P<model>[^/]+)/(?P<op>converse-stream|converse|invoke-with-response-stream|invoke)$"
+)
 _STREAM_TYPE = "application/vnd.amazon.eventstream"
 
 
@@ -56,9 +64,11 @@ def anthropic_args(body: dict[str, Any]) -> tuple[list[Any], None, str | None]:
     messages = []
     for message in body.get("messages", []):
         content = message.get("content", "")
-        blocks = [{"text": content}] if isinstance(content, str) else [
-            {"text": c.get("text", "")} for c in content if c.get("type") == "text"
-        ]
+        blocks = (
+            [{"text": content}]
+            if isinstance(content, str)
+            else [{"text": c.get("text", "")} for c in content if c.get("type") == "text"]
+        )
         messages.append({"role": message.get("role", "user"), "content": blocks})
     system = body.get("system")
     if isinstance(system, list):
@@ -66,29 +76,38 @@ def anthropic_args(body: dict[str, Any]) -> tuple[list[Any], None, str | None]:
     return messages, None, system or None
 
 
+def _message_start(model_id: str) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "id": f"msg_{uuid.uuid4().hex[:24]}",
+        "type": "message",
+        "role": "assistant",
+        "content": [],
+        "model": model_id,
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 0, "output_tokens": 0},
+    }
+    return {"type": "message_start", "message": message}
+
+
 def anthropic_events(event: dict[str, Any], model_id: str) -> list[dict[str, Any]]:
     """The Anthropic streaming events for one Strands/Converse stream event."""
-    if "messageStart" in event:
-        message = {"id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant",
-                   "content": [], "model": model_id, "stop_reason": None, "stop_sequence": None,
-                   "usage": {"input_tokens": 0, "output_tokens": 0}}
-        return [{"type": "message_start", "message": message}]
-    if "contentBlockStart" in event:
-        index = event["contentBlockStart"].get("contentBlockIndex", 0)
-        return [{"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}]
-    if "contentBlockDelta" in event:
-        body = event["contentBlockDelta"]
-        text = body.get("delta", {}).get("text")
-        if text is None:
-            return []
-        delta = {"type": "text_delta", "text": text}
-        return [{"type": "content_block_delta", "index": body.get("contentBlockIndex", 0), "delta": delta}]
-    if "contentBlockStop" in event:
-        return [{"type": "content_block_stop", "index": event["contentBlockStop"].get("contentBlockIndex", 0)}]
-    if "messageStop" in event:
-        reason = event["messageStop"].get("stopReason", "end_turn")
-        return [{"type": "message_delta", "delta": {"stop_reason": reason, "stop_sequence": None},
-                 "usage": {"output_tokens": 0}}, {"type": "message_stop"}]
+    ((kind, body),) = event.items()
+    index = body.get("contentBlockIndex", 0) if isinstance(body, dict) else 0
+    if kind == "messageStart":
+        return [_message_start(model_id)]
+    if kind == "contentBlockStart":
+        block = {"type": "text", "text": ""}
+        return [{"type": "content_block_start", "index": index, "content_block": block}]
+    if kind == "contentBlockDelta" and "text" in body.get("delta", {}):
+        delta = {"type": "text_delta", "text": body["delta"]["text"]}
+        return [{"type": "content_block_delta", "index": index, "delta": delta}]
+    if kind == "contentBlockStop":
+        return [{"type": "content_block_stop", "index": index}]
+    if kind == "messageStop":
+        stop = {"stop_reason": body.get("stopReason", "end_turn"), "stop_sequence": None}
+        usage = {"output_tokens": 0}
+        return [{"type": "message_delta", "delta": stop, "usage": usage}, {"type": "message_stop"}]
     return []
 
 
@@ -96,6 +115,7 @@ class BedrockService:
     """Answers Bedrock Runtime requests from one agentstream model."""
 
     def __init__(self, model: Any) -> None:
+        """Serve Bedrock Runtime calls from ``model`` (a Strands ``Model``)."""
         self.model = model
         self.faults: deque[Fault] = deque()
         self.requests: list[dict[str, Any]] = []  # what handlers sent, for tests and --verbose
@@ -128,14 +148,23 @@ class BedrockService:
         logger.info("bedrock %s model=%s", op, model_id)
         fault = self.faults.popleft() if self.faults else None
         if fault is not None and not fault.mid_stream:
-            err = Response.json(fault.status, {"message": fault.message}, **{"x-amzn-ErrorType": fault.error})
+            err = Response.json(
+                fault.status, {"message": fault.message}, **{"x-amzn-ErrorType": fault.error}
+            )
             await write_response(writer, err)
             return True
         async with self._lock:
             await self._answer(op, model_id, body, writer, fault)
         return True
 
-    async def _answer(self, op: str, model_id: str, body: dict[str, Any], writer: asyncio.StreamWriter, fault: Fault | None) -> None:
+    async def _answer(
+        self,
+        op: str,
+        model_id: str,
+        body: dict[str, Any],
+        writer: asyncio.StreamWriter,
+        fault: Fault | None,
+    ) -> None:
         converse = op.startswith("converse")
         args = converse_args(body) if converse else anthropic_args(body)
         if op in ("converse", "invoke"):
@@ -146,7 +175,9 @@ class BedrockService:
         await start_chunked(writer, 200, {"Content-Type": _STREAM_TYPE})
         count = 0
         async for event in self.model.stream(*args):
-            if fault is not None and count == 2:  # after a couple of events, as a real throttle would
+            if (
+                fault is not None and count == 2
+            ):  # after a couple of events, as a real throttle would
                 await write_chunk(writer, eventstream.exception(_lower(fault.error), fault.message))
                 break
             for frame in self._frames(event, converse, model_id):
@@ -178,7 +209,9 @@ def _text_and_stop(events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], 
         if "contentBlockStart" in event:
             start = event["contentBlockStart"]
             tool = start.get("start", {}).get("toolUse")
-            blocks[start.get("contentBlockIndex", 0)] = {"toolUse": {**tool, "input": ""}} if tool else {"text": ""}
+            blocks[start.get("contentBlockIndex", 0)] = (
+                {"toolUse": {**tool, "input": ""}} if tool else {"text": ""}
+            )
         elif "contentBlockDelta" in event:
             body = event["contentBlockDelta"]
             block = blocks.setdefault(body.get("contentBlockIndex", 0), {"text": ""})

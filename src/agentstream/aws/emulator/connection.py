@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from websockets.frames import Opcode
+from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
@@ -47,6 +47,7 @@ class WsConnection:
         info: ConnectionInfo,
         limits: Limits,
     ) -> None:
+        """Wrap an accepted protocol and its socket."""
         self.proto = proto
         self.reader = reader
         self.writer = writer
@@ -124,10 +125,12 @@ class WsConnection:
             else:
                 self.proto.receive_eof()
             for frame in self.proto.events_received():
+                if not isinstance(frame, Frame):
+                    continue
                 if frame.opcode in (Opcode.TEXT, Opcode.BINARY):
                     parts, binary = [], frame.opcode is Opcode.BINARY
                 if frame.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
-                    parts.append(frame.data)
+                    parts.append(bytes(frame.data))
                     if frame.fin:
                         self.last_active = time.time()
                         body = b"".join(parts)

@@ -1,5 +1,7 @@
-"""A local DynamoDB with the template's tables: a moto server the emulator starts, or the
-user's own (``--dynamodb-endpoint``, e.g. DynamoDB Local).
+"""A local DynamoDB with the template's tables.
+
+A moto server the emulator starts, or the user's own (``--dynamodb-endpoint``, e.g. DynamoDB
+Local).
 
 moto passes the checks handlers need (keys, GSIs, TTL settings, conditional writes,
 transactions; ``research/aws-offline.md`` §2). Like every local DynamoDB it does not delete
@@ -53,6 +55,7 @@ class LocalDynamoDB:
     """Owns the local DynamoDB endpoint the handlers use."""
 
     def __init__(self, endpoint: str | None, region: str) -> None:
+        """Use ``endpoint``, or start a moto server when it is None."""
         self._given = endpoint
         self.endpoint = endpoint or ""
         self.region = region
@@ -72,7 +75,7 @@ class LocalDynamoDB:
 
     def client(self) -> Any:
         """A boto3 DynamoDB client for the local endpoint."""
-        import boto3
+        import boto3  # type: ignore[import-untyped]
 
         return boto3.client(
             "dynamodb",
@@ -93,7 +96,10 @@ class LocalDynamoDB:
             if ttl and ttl.get("Enabled") in (True, "true", "True"):
                 client.update_time_to_live(
                     TableName=table.name,
-                    TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+                    TimeToLiveSpecification={
+                        "Enabled": True,
+                        "AttributeName": ttl["AttributeName"],
+                    },
                 )
             logger.info("dynamodb table=%s ready", table.name)
 

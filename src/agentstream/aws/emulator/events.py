@@ -118,7 +118,9 @@ def authorizer_event(conn: ConnectionInfo, region: str, account: str) -> dict[st
     event = connect_event(conn)
     event["requestContext"].pop("authorizer", None)
     event["type"] = "REQUEST"
-    event["methodArn"] = f"arn:aws:execute-api:{region}:{account}:{conn.api_id}/{conn.stage}/$connect"
+    event["methodArn"] = (
+        f"arn:aws:execute-api:{region}:{account}:{conn.api_id}/{conn.stage}/$connect"
+    )
     event.setdefault("queryStringParameters", {})
     event.setdefault("multiValueQueryStringParameters", {})
     event["stageVariables"] = {}

@@ -1,5 +1,7 @@
-"""API Gateway's WebSocket behaviour: the upgrade, ``$connect`` and its authorizer, routing,
-integration responses and errors, quotas, and ``$disconnect``.
+"""API Gateway's WebSocket behaviour.
+
+The upgrade, ``$connect`` and its authorizer, routing, integration responses and errors,
+quotas, and ``$disconnect``.
 
 Rules and where AWS states them are in ``research/anchors-and-protocols.md`` §5. In short:
 the upgrade waits for the authorizer and ``$connect`` (a missing identity → 401, a ``Deny`` →
@@ -62,7 +64,10 @@ def policy_allows(result: Any) -> bool:
 class Gateway:
     """Serves every WebSocket API of a stack over one port."""
 
-    def __init__(self, stack: Stack, runtime: Runtime, limits: Limits, verbose: bool = False) -> None:
+    def __init__(
+        self, stack: Stack, runtime: Runtime, limits: Limits, verbose: bool = False
+    ) -> None:
+        """Set up; see the class docstring."""
         self.stack = stack
         self.runtime = runtime
         self.limits = limits
@@ -98,22 +103,33 @@ class Gateway:
         outcome = "ok" if inv.ok else f"{inv.error_type}: {inv.error_message}"
         logger.info(
             "invoke fn=%s %s request=%s duration=%.0fms%s | %s",
-            logical_id, what, inv.request_id, inv.duration_ms, " cold" if inv.cold else "", outcome,
+            logical_id,
+            what,
+            inv.request_id,
+            inv.duration_ms,
+            " cold" if inv.cold else "",
+            outcome,
         )
         return inv
 
-    async def websocket(self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def websocket(
+        self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         """Serve one WebSocket upgrade request, then the connection, then ``$disconnect``."""
         found = self.api_for(request.path, None)
         if found is None:
-            await write_response(writer, Response.json(403, {"message": "Forbidden"}, Connection="close"))
+            await write_response(
+                writer, Response.json(403, {"message": "Forbidden"}, Connection="close")
+            )
             return
         api, stage = found
         proto = ServerProtocol(max_size=(self.limits.message_bytes, self.limits.frame_bytes))
         proto.receive_data(request.head)
         handshake = proto.events_received()
         if not handshake:
-            await write_response(writer, Response.json(400, {"message": "Bad Request"}, Connection="close"))
+            await write_response(
+                writer, Response.json(400, {"message": "Bad Request"}, Connection="close")
+            )
             return
         info = self._info(api, stage, request)
         admission = await self.admit(api, info)
@@ -147,9 +163,17 @@ class Gateway:
             query=request.query,
         )
 
-    async def _refuse(self, proto: ServerProtocol, writer: asyncio.StreamWriter, status: int, info: ev.ConnectionInfo) -> None:
+    async def _refuse(
+        self,
+        proto: ServerProtocol,
+        writer: asyncio.StreamWriter,
+        status: int,
+        info: ev.ConnectionInfo,
+    ) -> None:
         messages = {401: "Unauthorized", 403: "Forbidden"}
-        response = proto.reject(status, f'{{"message":"{messages.get(status, "Internal server error")}"}}')
+        response = proto.reject(
+            status, f'{{"message":"{messages.get(status, "Internal server error")}"}}'
+        )
         del response.headers["Content-Type"]
         response.headers["Content-Type"] = "application/json"
         proto.send_response(response)
@@ -178,9 +202,13 @@ class Gateway:
             return Admission(status, {})
         return Admission(200, dict(result.get("headers") or {}), authorizer)
 
-    async def _authorize(self, auth: Authorizer, info: ev.ConnectionInfo) -> tuple[int, dict[str, Any] | None]:
+    async def _authorize(
+        self, auth: Authorizer, info: ev.ConnectionInfo
+    ) -> tuple[int, dict[str, Any] | None]:
         if any(identity_value(source, info) is None for source in auth.identity_sources):
-            logger.info("authorizer=%s conn=%s | identity missing: 401", auth.name, info.connection_id)
+            logger.info(
+                "authorizer=%s conn=%s | identity missing: 401", auth.name, info.connection_id
+            )
             return 401, None
         started = time.perf_counter()
         event = ev.authorizer_event(info, self.stack.region, ACCOUNT_ID)
@@ -197,7 +225,13 @@ class Gateway:
     async def _serve(self, api: WebSocketApi, conn: WsConnection) -> None:
         cid = conn.info.connection_id
         self.connections[cid] = conn
-        logger.info("connect conn=%s api=%s stage=%s ip=%s", cid, api.api_id, conn.info.stage, conn.info.source_ip)
+        logger.info(
+            "connect conn=%s api=%s stage=%s ip=%s",
+            cid,
+            api.api_id,
+            conn.info.stage,
+            conn.info.source_ip,
+        )
         watchdog = asyncio.create_task(self._watchdog(conn))
         try:
             async for message in conn.messages():
@@ -227,7 +261,9 @@ class Gateway:
                 return
             await asyncio.sleep(left)
 
-    async def route_message(self, api: WebSocketApi, conn: WsConnection, message: str | bytes) -> None:
+    async def route_message(
+        self, api: WebSocketApi, conn: WsConnection, message: str | bytes
+    ) -> None:
         """Route one client message and send back what API Gateway would."""
         info = conn.info
         key = ev.select_route(api.selection_expression, message, set(api.routes))
@@ -249,7 +285,9 @@ class Gateway:
             return
         inv = task.result()
         if not inv.ok:
-            await self._reply(conn, ev.error_frame("Internal server error", info.connection_id, request_id))
+            await self._reply(
+                conn, ev.error_frame("Internal server error", info.connection_id, request_id)
+            )
         elif route.two_way and isinstance(inv.result, dict) and inv.result.get("body") is not None:
             await self._reply(conn, str(inv.result["body"]))
 

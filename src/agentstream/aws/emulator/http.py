@@ -66,7 +66,9 @@ class Response:
     @classmethod
     def json(cls, status: int, data: Any, **headers: str) -> Response:
         """A JSON response."""
-        return cls(status, json.dumps(data).encode(), {"Content-Type": "application/json", **headers})
+        return cls(
+            status, json.dumps(data).encode(), {"Content-Type": "application/json", **headers}
+        )
 
 
 def parse_head(head: bytes, peer: str) -> Request:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 NO_VALUE = object()  # AWS::NoValue: the key holding it disappears
 _SUB_VAR = re.compile(r"\$\{([^}!][^}]*)\}")
@@ -25,7 +25,7 @@ class TemplateError(ValueError):
     """The template cannot be read or an intrinsic cannot be resolved."""
 
 
-class _CfnLoader(yaml.SafeLoader):
+class _CfnLoader(yaml.SafeLoader):  # type: ignore[misc]
     """``yaml.SafeLoader`` that understands CloudFormation's ``!Tag`` short forms."""
 
 
@@ -40,7 +40,7 @@ def _tag_constructor(tag: str) -> Callable[[yaml.SafeLoader, yaml.Node], Any]:
         elif isinstance(node, yaml.SequenceNode):
             value = loader.construct_sequence(node, deep=True)
         else:
-            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+            value = loader.construct_mapping(node, deep=True)
         return {name: value}
 
     return construct
@@ -81,6 +81,7 @@ class Resolver:
         conditions: Mapping[str, Any] | None = None,
         mappings: Mapping[str, Any] | None = None,
     ) -> None:
+        """Hold the names; see the class docstring."""
         self.refs = refs
         self.attrs = attrs
         self.conditions = conditions or {}
@@ -105,9 +106,7 @@ class Resolver:
             "Ref": self._ref,
             "Fn::GetAtt": self._get_att,
             "Fn::Sub": self._sub,
-            "Fn::Join": lambda a: str(self.resolve(a[0])).join(
-                str(x) for x in self.resolve(a[1])
-            ),
+            "Fn::Join": lambda a: str(self.resolve(a[0])).join(str(x) for x in self.resolve(a[1])),
             "Fn::Select": lambda a: self.resolve(a[1])[int(self.resolve(a[0]))],
             "Fn::Split": lambda a: str(self.resolve(a[1])).split(str(self.resolve(a[0]))),
             "Fn::If": self._if,

@@ -46,6 +46,7 @@ class _Worker:
     proc: asyncio.subprocess.Process
     log_task: asyncio.Task[None] | None = None
     invocations: int = 0
+    generation: int = 0
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -84,7 +85,8 @@ class FunctionPool:
     fn: Function
     env: dict[str, str]
     idle: list[_Worker] = field(default_factory=list)
-    busy: set[_Worker] = field(default_factory=set)  # type: ignore[assignment]
+    busy: set[_Worker] = field(default_factory=set)
+    generation: int = 0  # bumped by reload(): older workers are retired after their invocation
 
     async def _spawn(self) -> _Worker:
         proc = await asyncio.create_subprocess_exec(
@@ -98,7 +100,7 @@ class FunctionPool:
             stderr=asyncio.subprocess.PIPE,
             limit=2**24,
         )
-        worker = _Worker(proc)
+        worker = _Worker(proc, generation=self.generation)
         worker.log_task = asyncio.create_task(self._relay_logs(proc))
         assert proc.stdout is not None  # noqa: S101 - created with PIPE
         await proc.stdout.readline()  # {"ready": true}: the handler module is imported
@@ -123,16 +125,42 @@ class FunctionPool:
             self.busy.discard(worker)
         duration = (time.perf_counter() - started) * 1000
         if answer is None:
-            return Invocation(request_id, False, None, "Sandbox.Timedout",
-                              f"Task timed out after {self.fn.timeout:.2f} seconds", duration, cold)
+            return Invocation(
+                request_id,
+                False,
+                None,
+                "Sandbox.Timedout",
+                f"Task timed out after {self.fn.timeout:.2f} seconds",
+                duration,
+                cold,
+            )
         if "errorType" not in answer and not answer.get("ok"):
-            return Invocation(request_id, False, None, "Runtime.ExitError",
-                              "the worker process exited", duration, cold)
-        self.idle.append(worker)
+            return Invocation(
+                request_id,
+                False,
+                None,
+                "Runtime.ExitError",
+                "the worker process exited",
+                duration,
+                cold,
+            )
+        if worker.generation == self.generation:
+            self.idle.append(worker)
+        else:
+            worker.kill()
         if answer.get("ok"):
-            return Invocation(request_id, True, answer.get("result"), duration_ms=duration, cold=cold)
-        return Invocation(request_id, False, None, str(answer.get("errorType")),
-                          str(answer.get("errorMessage")), duration, cold)
+            return Invocation(
+                request_id, True, answer.get("result"), duration_ms=duration, cold=cold
+            )
+        return Invocation(
+            request_id,
+            False,
+            None,
+            str(answer.get("errorType")),
+            str(answer.get("errorMessage")),
+            duration,
+            cold,
+        )
 
     async def _exchange(
         self, worker: _Worker, request_id: str, event: Mapping[str, Any], deadline_ms: int
@@ -155,6 +183,14 @@ class FunctionPool:
         answer: dict[str, Any] = json.loads(raw)
         return answer
 
+    async def reload(self) -> None:
+        """Retire every worker: the next invocations import the handler afresh."""
+        self.generation += 1
+        idle, self.idle = self.idle, []
+        for worker in idle:
+            worker.kill()
+            await worker.proc.wait()
+
     async def close(self) -> None:
         """Stop every worker of this function."""
         for worker in [*self.idle, *self.busy]:
@@ -167,7 +203,10 @@ class FunctionPool:
 class Runtime:
     """All the functions of a stack, each with its pool."""
 
-    def __init__(self, functions: Mapping[str, Function], region: str, extra_env: Mapping[str, str]) -> None:
+    def __init__(
+        self, functions: Mapping[str, Function], region: str, extra_env: Mapping[str, str]
+    ) -> None:
+        """Set up; see the class docstring."""
         self.pools = {
             lid: FunctionPool(fn, lambda_environment(fn, region, extra_env))
             for lid, fn in functions.items()
@@ -176,6 +215,10 @@ class Runtime:
     async def invoke(self, logical_id: str, event: Mapping[str, Any]) -> Invocation:
         """Invoke the function with that logical id."""
         return await self.pools[logical_id].invoke(event)
+
+    async def reload(self, logical_id: str) -> None:
+        """Start the function's next invocations from fresh workers (its code changed)."""
+        await self.pools[logical_id].reload()
 
     async def close(self) -> None:
         """Stop every worker."""

@@ -26,7 +26,7 @@ class _OfflinePolicies(dict[str, str]):
     def __missing__(self, name: str) -> str:
         return f"arn:aws:iam::aws:policy/{name}"
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         return self[name]
 
     def __contains__(self, name: object) -> bool:
@@ -90,15 +90,17 @@ def transform_sam(
     Raises:
         TemplateError: the translator rejected the template.
     """
-    from samtranslator.model.exceptions import InvalidDocumentException
-    from samtranslator.translator.transform import transform
+    from samtranslator.model.exceptions import (  # type: ignore[import-untyped]
+        InvalidDocumentException,
+    )
+    from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
 
     sam = copy.deepcopy(template)
     folders = _code_locations(sam, base)
     saved = os.environ.get("AWS_DEFAULT_REGION")
     os.environ["AWS_DEFAULT_REGION"] = region  # the translator asks boto3 for a region
     try:
-        cfn = transform(sam, dict(parameters), _OfflinePolicyLoader())  # type: ignore[arg-type]
+        cfn = transform(sam, dict(parameters), _OfflinePolicyLoader())
     except InvalidDocumentException as exc:
         messages = "; ".join(str(cause) for cause in exc.causes)
         raise TemplateError(f"SAM template is invalid: {messages}") from exc

@@ -42,6 +42,7 @@ class Emulator:
     """A running emulation of one stack."""
 
     def __init__(self, stack: Stack, options: Options | None = None) -> None:
+        """Prepare to serve ``stack`` (nothing runs until :meth:`start`)."""
         self.stack = stack
         self.options = options or Options()
         self.dynamodb = LocalDynamoDB(self.options.dynamodb_endpoint, stack.region)
@@ -109,14 +110,18 @@ class Emulator:
             await self._serve_http(reader, writer, peer)
         except (BadRequest, ValueError) as exc:
             with contextlib.suppress(ConnectionError):
-                await write_response(writer, Response.json(400, {"message": str(exc)}, Connection="close"))
+                await write_response(
+                    writer, Response.json(400, {"message": str(exc)}, Connection="close")
+                )
         except (ConnectionError, asyncio.IncompleteReadError):
             logger.debug("peer=%s | connection dropped", peer)
         finally:
             self._clients.discard(writer)
             writer.close()
 
-    async def _serve_http(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str) -> None:
+    async def _serve_http(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
+    ) -> None:
         assert self.gateway is not None  # noqa: S101 - set in start()
         while (request := await read_request(reader, peer)) is not None:
             if request.is_websocket:
@@ -124,7 +129,9 @@ class Emulator:
                 return
             if await self.bedrock.handle(request, writer):
                 continue
-            response = await management.handle(self.gateway, request, self.options.management_secret)
+            response = await management.handle(
+                self.gateway, request, self.options.management_secret
+            )
             if response is None:
                 response = Response.json(404, {"message": "Not Found"})
             await write_response(writer, response)

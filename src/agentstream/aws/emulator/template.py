@@ -96,7 +96,9 @@ def _short_id(*parts: str, size: int = 10) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:size]
 
 
-def _physical_name(stack: str, logical_id: str, res: dict[str, Any], prop: str, pre: Resolver) -> str:
+def _physical_name(
+    stack: str, logical_id: str, res: dict[str, Any], prop: str, pre: Resolver
+) -> str:
     explicit = res.get("Properties", {}).get(prop)
     if explicit is not None:
         try:
@@ -165,7 +167,9 @@ def _name_one(
     attrs[(logical_id, "Name")] = name
 
 
-def _read_template(path: Path, params: dict[str, Any], region: str) -> tuple[dict[str, Any], dict[str, Path]]:
+def _read_template(
+    path: Path, params: dict[str, Any], region: str
+) -> tuple[dict[str, Any], dict[str, Path]]:
     data = load_yaml(path.read_text())
     if is_sam(data):
         return transform_sam(data, path.parent, params, region)
@@ -209,12 +213,14 @@ def load_stack(
     return Stack(stack, region, functions, apis, tables)
 
 
-def _code_dir(lid: str, res: dict[str, Any], props: dict[str, Any], folders: dict[str, Path], base: Path) -> Path:
+def _code_dir(
+    lid: str, res: dict[str, Any], props: dict[str, Any], folders: dict[str, Path], base: Path
+) -> Path:
     if lid in folders:
         return folders[lid]
     asset = res.get("Metadata", {}).get("aws:asset:path")
     if asset:  # cdk synth output: the code sits in cdk.out/asset.<hash>
-        return (base / asset).resolve()
+        return (base / str(asset)).resolve()
     inline = props.get("Code", {}).get("ZipFile")
     if isinstance(inline, str):  # Lambda writes inline Python code to index.py
         folder = Path(tempfile.mkdtemp(prefix=f"emulator-{lid}-"))
@@ -223,7 +229,9 @@ def _code_dir(lid: str, res: dict[str, Any], props: dict[str, Any], folders: dic
     raise TemplateError(f"{lid}: no local code (CodeUri, cdk asset or ZipFile)")
 
 
-def _function(lid: str, res: dict[str, Any], resolver: Resolver, folders: dict[str, Path], base: Path) -> Function:
+def _function(
+    lid: str, res: dict[str, Any], resolver: Resolver, folders: dict[str, Path], base: Path
+) -> Function:
     props = resolver.resolve(res.get("Properties", {}))
     variables = props.get("Environment", {}).get("Variables", {})
     return Function(
@@ -248,7 +256,9 @@ def _function_for(uri: Any, functions: dict[str, Function]) -> str:
     raise TemplateError(f"integration target {uri!r} is not a function in this template")
 
 
-def _children(resources: dict[str, Any], kind: str, api_lid: str, resolver: Resolver) -> list[tuple[str, dict[str, Any]]]:
+def _children(
+    resources: dict[str, Any], kind: str, api_lid: str, resolver: Resolver
+) -> list[tuple[str, dict[str, Any]]]:
     out = []
     for lid, res in resources.items():
         if res.get("Type") != kind:
@@ -259,7 +269,13 @@ def _children(resources: dict[str, Any], kind: str, api_lid: str, resolver: Reso
     return out
 
 
-def _api(lid: str, res: dict[str, Any], resources: dict[str, Any], resolver: Resolver, functions: dict[str, Function]) -> WebSocketApi:
+def _api(
+    lid: str,
+    res: dict[str, Any],
+    resources: dict[str, Any],
+    resolver: Resolver,
+    functions: dict[str, Function],
+) -> WebSocketApi:
     props = resolver.resolve(res.get("Properties", {}))
     integrations = {
         resolver.refs[i]: _function_for(p.get("IntegrationUri"), functions)
@@ -277,12 +293,15 @@ def _api(lid: str, res: dict[str, Any], resources: dict[str, Any], resolver: Res
     routes = {}
     for _, p in _children(resources, "AWS::ApiGatewayV2::Route", lid, resolver):
         target = str(p.get("Target", "")).removeprefix("integrations/")
-        auth = authorizers.get(p["AuthorizerId"]) if p.get("AuthorizationType") == "CUSTOM" else None
+        auth = (
+            authorizers.get(p["AuthorizerId"]) if p.get("AuthorizationType") == "CUSTOM" else None
+        )
         key = str(p["RouteKey"])
         two_way = bool(p.get("RouteResponseSelectionExpression"))
         routes[key] = Route(key, integrations.get(target), auth, two_way)
     stages = tuple(
-        str(p["StageName"]) for _, p in _children(resources, "AWS::ApiGatewayV2::Stage", lid, resolver)
+        str(p["StageName"])
+        for _, p in _children(resources, "AWS::ApiGatewayV2::Stage", lid, resolver)
     )
     if not stages:
         logger.warning("api=%s has no Stage; serving it at /prod", lid)

@@ -34,6 +34,7 @@ class LambdaContext:
     """The ``context`` argument a Python Lambda handler receives."""
 
     def __init__(self, request_id: str, deadline_ms: int) -> None:
+        """A context for one invocation that must end by ``deadline_ms`` (epoch ms)."""
         env = os.environ
         self.aws_request_id = request_id
         self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME", "")
@@ -52,7 +53,7 @@ class LambdaContext:
 
 
 def route_execute_api(request: Any, **_: Any) -> None:
-    """botocore ``before-send`` hook: ``https://{api}.execute-api…/{stage}`` → the emulator."""
+    """Botocore ``before-send`` hook: ``https://{api}.execute-api…/{stage}`` → the emulator."""
     target = os.environ.get(ENDPOINT_ENV)
     parts = urlsplit(request.url)
     host = parts.hostname or ""
@@ -64,7 +65,7 @@ def route_execute_api(request: Any, **_: Any) -> None:
 
 def _install_endpoint_routing() -> None:
     try:
-        from botocore import handlers
+        from botocore import handlers  # type: ignore[import-untyped]
     except ImportError:  # a handler without boto3 needs no routing
         return
     handlers.BUILTIN_HANDLERS.append(("before-send.apigatewaymanagementapi", route_execute_api))

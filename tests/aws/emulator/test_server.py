@@ -1,0 +1,49 @@
+"""One port serves WebSockets, @connections, Bedrock and the console; bad requests are refused."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from agentstream.aws.emulator.server import Emulator
+from tests.aws.emulator.conftest import start
+
+
+async def test_unknown_path_is_404(emulator: Emulator) -> None:
+    """A path that is none of the emulator's answers 404 and the port keeps serving."""
+    async with httpx.AsyncClient() as http:
+        missing = await http.get(f"{emulator.endpoint}/nothing/here")
+        console = await http.get(f"{emulator.endpoint}/_emulator")
+    assert missing.status_code == 404 and console.status_code == 200
+
+
+async def test_malformed_request_is_400(emulator: Emulator) -> None:
+    """Garbage on the socket gets a 400, not a crash."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", emulator.port)
+    writer.write(b"NONSENSE\r\n\r\n")
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 400")
+
+
+async def test_unknown_stage_refuses_the_upgrade_with_403(emulator: Emulator) -> None:
+    """A stage the API does not have is refused before the upgrade."""
+    with pytest.raises(InvalidStatus) as info:
+        async with connect(emulator.url("nostage")):
+            pass
+    assert info.value.response.status_code == 403
+
+
+async def test_stop_closes_live_connections_with_1001() -> None:
+    """Stopping the emulator closes clients with 1001 Going away."""
+    emu = await start()
+    ws = await connect(f"{emu.url('prod')}?token=allow")
+    await emu.stop()
+    with pytest.raises(ConnectionClosed):
+        await asyncio.wait_for(ws.recv(), 10)
+    assert ws.close_code == 1001
