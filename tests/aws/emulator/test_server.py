@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 import pytest
@@ -47,3 +48,17 @@ async def test_stop_closes_live_connections_with_1001() -> None:
     with pytest.raises(ConnectionClosed):
         await asyncio.wait_for(ws.recv(), 10)
     assert ws.close_code == 1001
+
+
+async def test_tls_lets_hard_coded_https_clients_reach_the_management_api() -> None:
+    """With tls, domainName is localhost:{port} and the handler's https client trusts our cert."""
+    emu = await start(tls=True)
+    tls_port = emu.tls_server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with connect(f"{emu.url('prod')}?token=allow") as ws:
+            await ws.send(json.dumps({"action": "sendmessage", "message": "over tls"}))
+            reply = json.loads(await asyncio.wait_for(ws.recv(), 20))
+    finally:
+        await emu.stop()
+    assert reply["message"] == "over tls"
+    assert reply["event"]["requestContext"]["domainName"] == f"localhost:{tls_port}"

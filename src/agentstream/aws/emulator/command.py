@@ -61,6 +61,7 @@ def run(
     """Load ``template`` and serve it until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
+    logging.getLogger("websockets").setLevel(logging.WARNING)  # our own lines say the same
     stack = load_stack(template, region=os.environ.get("AWS_REGION", region))
     if not stack.apis:
         logger.warning("template has no AWS::ApiGatewayV2::Api with ProtocolType WEBSOCKET")
@@ -78,6 +79,7 @@ def options(
     verbose: bool,
     idle_timeout: float,
     integration_timeout: float,
+    tls: bool = False,
 ) -> Options:
     """The emulator's options from the CLI's flags."""
     limits = Limits(idle_seconds=idle_timeout, integration_timeout=integration_timeout)
@@ -89,4 +91,5 @@ def options(
         model=model,
         management_secret=management_secret or os.environ.get("AGENTSTREAM_EMULATOR_SECRET"),
         verbose=verbose,
+        tls=tls,
     )

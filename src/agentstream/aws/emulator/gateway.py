@@ -73,6 +73,7 @@ class Gateway:
         self.limits = limits
         self.verbose = verbose
         self.connections: dict[str, WsConnection] = {}
+        self.domain_name: str | None = None  # set when the emulator serves TLS
         self._background: set[asyncio.Task[Any]] = set()
 
     def api_for(self, path: str, api_id: str | None = None) -> tuple[WebSocketApi, str] | None:
@@ -86,8 +87,8 @@ class Gateway:
         return None
 
     def domain(self, api: WebSocketApi) -> str:
-        """The ``domainName`` events carry, as on AWS."""
-        return f"{api.api_id}.execute-api.{self.stack.region}.amazonaws.com"
+        """The ``domainName`` events carry: AWS's form, or ``localhost:{tls_port}`` with TLS."""
+        return self.domain_name or f"{api.api_id}.execute-api.{self.stack.region}.amazonaws.com"
 
     def spawn(self, coro: Any) -> None:
         """Run ``coro`` in the background, kept alive until done (Lambda keeps running)."""

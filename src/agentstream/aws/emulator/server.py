@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from agentstream.aws.emulator import management
@@ -35,6 +37,7 @@ class Options:
     model: str = "local"
     management_secret: str | None = None
     verbose: bool = False
+    tls: bool = False  # also listen over TLS; events then name it as their domainName
     bedrock: Any = None  # a BedrockService; built from ``model`` when None
 
 
@@ -47,6 +50,7 @@ class Emulator:
         self.options = options or Options()
         self.dynamodb = LocalDynamoDB(self.options.dynamodb_endpoint, stack.region)
         self.server: asyncio.Server | None = None
+        self.tls_server: asyncio.Server | None = None
         self.gateway: Gateway | None = None
         self.bedrock: Any = self.options.bedrock
         self._clients: set[asyncio.StreamWriter] = set()
@@ -83,16 +87,33 @@ class Emulator:
             "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb.endpoint,
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.endpoint,
         }
+        domain = await self._start_tls(env) if self.options.tls else None
         runtime = Runtime(self.stack.functions, self.stack.region, env)
         self.gateway = Gateway(self.stack, runtime, self.options.limits, self.options.verbose)
+        self.gateway.domain_name = domain
         for api in self.stack.apis:
             for stage in api.stages:
                 logger.info("serving api=%s (%s) at %s", api.api_id, api.name, self.url(stage))
 
+    async def _start_tls(self, env: dict[str, str]) -> str:
+        """Listen over TLS with a fresh self-signed certificate the handlers trust."""
+        from agentstream.aws.emulator.tls import self_signed, server_context
+
+        folder = Path(tempfile.mkdtemp(prefix="agentstream-emulator-tls-"))
+        cert, key = self_signed(folder)
+        self.tls_server = await asyncio.start_server(
+            self._client, self.options.host, 0, ssl=server_context(cert, key), limit=2**20
+        )
+        port = int(self.tls_server.sockets[0].getsockname()[1])
+        env.update(AWS_CA_BUNDLE=str(cert), REQUESTS_CA_BUNDLE=str(cert))
+        logger.info("tls management API at https://localhost:%d (certificate %s)", port, cert)
+        return f"localhost:{port}"
+
     async def stop(self) -> None:
         """Close connections, stop workers and servers."""
-        if self.server is not None:
-            self.server.close()
+        for server in (self.server, self.tls_server):
+            if server is not None:
+                server.close()
         if self.gateway is not None:
             for conn in list(self.gateway.connections.values()):
                 conn.close(1001, "Going away")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 import sys
 import time
 import traceback
@@ -120,6 +121,9 @@ def serve(handler: str, stdin: TextIO, channel: TextIO) -> None:
 
 def main() -> None:
     """Entry point: keep a private copy of stdout for answers, send prints to stderr."""
+    # Ctrl-C in the emulator's terminal reaches this process group too: the emulator stops
+    # workers itself, and a worker whose stdin closes exits on its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = os.fdopen(1, "w", buffering=1, encoding="utf-8", closefd=False)
