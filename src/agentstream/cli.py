@@ -418,6 +418,9 @@ def emulate(
     watch: Annotated[
         bool, typer.Option("--watch", help="Reload handlers when code changes")
     ] = False,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="Serve @connections over TLS at localhost (AWS_CA_BUNDLE)")
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log every event sent")] = False,
 ) -> None:
     """Run a template's API Gateway WebSocket APIs, Lambdas, tables and Bedrock offline."""
@@ -433,6 +436,7 @@ def emulate(
         verbose=verbose,
         idle_timeout=idle_timeout,
         integration_timeout=integration_timeout,
+        tls=tls,
     )
     try:
         run(template, opts, watch_code=watch)
