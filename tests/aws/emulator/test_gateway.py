@@ -31,6 +31,8 @@ async def test_sendmessage_posts_back_through_connections(emulator: Emulator) ->
         ctx["authorizer"]["userId"] == "u-allow"
         and ctx["authorizer"]["principalId"] == "user-allow"
     )
+    assert ctx["authorizer"]["seats"] == "3"
+    assert isinstance(ctx["authorizer"]["integrationLatency"], int)
     assert reply["context"]["function_name"] == "chat-SendMessageFunction"
     assert 0 < reply["context"]["remaining_ms"] <= 10_000
 

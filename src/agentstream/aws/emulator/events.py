@@ -127,14 +127,14 @@ def authorizer_event(conn: ConnectionInfo, region: str, account: str) -> dict[st
     return event
 
 
-def _stringify(value: Any) -> str:
-    """How API Gateway turns a selected JSON value into a route key."""
+def stringify(value: Any) -> str:
+    """How API Gateway turns a JSON value into a string (route keys, authorizer context)."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return "[" + ", ".join(_stringify(v) for v in value) + "]"
+        return "[" + ", ".join(stringify(v) for v in value) + "]"
     if value is None:
         return ""
     return json.dumps(value) if isinstance(value, dict) else str(value)
@@ -157,7 +157,7 @@ def select_route(expression: str, body: str | bytes, routes: set[str]) -> str | 
             value: Any = json.loads(body)
             for part in path.removeprefix("$request.body.").split("."):
                 value = value[part] if isinstance(value, dict) else None
-            key = None if value is None else _stringify(value)
+            key = None if value is None else stringify(value)
         except (ValueError, KeyError, TypeError):
             key = None
     if key is not None and key in routes and not key.startswith("$"):

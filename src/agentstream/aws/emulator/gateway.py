@@ -218,7 +218,8 @@ class Gateway:
             return (401 if inv.error_message == "Unauthorized" else 500), None
         if not policy_allows(inv.result):
             return 403, None
-        context = dict(inv.result.get("context") or {})
+        # API Gateway hands context values on as strings (``authorizer.<key>`` variables).
+        context = {k: ev.stringify(v) for k, v in (inv.result.get("context") or {}).items()}
         context["principalId"] = inv.result.get("principalId", "")
         context["integrationLatency"] = int((time.perf_counter() - started) * 1000)
         return 200, context
