@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import boto3
 import pytest
+from websockets.asyncio.client import connect as _connect
 
 from agentstream.aws.emulator.bedrock import BedrockService
 from agentstream.aws.emulator.server import Emulator, Options
@@ -17,6 +19,8 @@ from agentstream.models import create_model
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CHAT = FIXTURES / "chat" / "template.yaml"
 SCRIPT = [[{"text": "Hello from the local Bedrock endpoint."}]]
+# The upgrade waits for cold authorizer and $connect workers: generous on a loaded machine.
+connect = functools.partial(_connect, open_timeout=60)
 
 
 async def start(template: Path = CHAT, **options: object) -> Emulator:

@@ -9,12 +9,11 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import EventStreamError
-from websockets.asyncio.client import connect
 
 from agentstream.aws.emulator.bedrock import Fault, anthropic_events, converse_args
 from agentstream.aws.emulator.server import Emulator, Options
 from agentstream.aws.emulator.template import load_stack
-from tests.aws.emulator.conftest import CHAT, SCRIPT
+from tests.aws.emulator.conftest import CHAT, SCRIPT, connect
 
 TEXT = SCRIPT[0][0]["text"]
 

@@ -8,11 +8,10 @@ import shutil
 from pathlib import Path
 
 from typer.testing import CliRunner
-from websockets.asyncio.client import connect
 
 from agentstream.aws.emulator.command import options, watch
 from agentstream.cli import cli
-from tests.aws.emulator.conftest import FIXTURES, start
+from tests.aws.emulator.conftest import FIXTURES, connect, start
 
 
 def test_flags_become_options() -> None:

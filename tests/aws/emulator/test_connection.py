@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from websockets.asyncio.client import connect
-
 from agentstream.aws.emulator.connection import Limits
 from agentstream.aws.emulator.server import Emulator
-from tests.aws.emulator.conftest import management
+from tests.aws.emulator.conftest import connect, management
 
 
 def test_default_limits_are_aws_quotas() -> None:

@@ -12,11 +12,10 @@ from aws_lambda_powertools.utilities.parser.models import (
     APIGatewayWebSocketDisconnectEventModel,
     APIGatewayWebSocketMessageEventModel,
 )
-from websockets.asyncio.client import connect
 
 from agentstream.aws.emulator import events as ev
 from agentstream.aws.emulator.server import Emulator
-from tests.aws.emulator.conftest import table
+from tests.aws.emulator.conftest import connect, table
 
 ROUTES = {"$default", "sendmessage", "a", "[x, y]", "true", "3"}
 

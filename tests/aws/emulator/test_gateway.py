@@ -6,12 +6,11 @@ import asyncio
 import json
 
 import pytest
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from agentstream.aws.emulator.connection import Limits
 from agentstream.aws.emulator.server import Emulator
-from tests.aws.emulator.conftest import frame, start, table
+from tests.aws.emulator.conftest import connect, frame, start, table
 
 
 def url(emu: Emulator, query: str = "token=allow") -> str:

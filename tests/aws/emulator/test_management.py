@@ -9,12 +9,11 @@ import socket
 
 import httpx
 import pytest
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from agentstream.aws.emulator.management import SECRET_HEADER, peer_allowed
 from agentstream.aws.emulator.server import Emulator
-from tests.aws.emulator.conftest import management, start
+from tests.aws.emulator.conftest import connect, management, start
 
 
 async def _open(emu: Emulator) -> tuple[object, str]:

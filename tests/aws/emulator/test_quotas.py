@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from agentstream.aws.emulator.connection import Limits
-from tests.aws.emulator.conftest import start
+from tests.aws.emulator.conftest import connect, start
 
 
 async def test_idle_connection_closes_1001() -> None:

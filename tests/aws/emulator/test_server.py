@@ -7,11 +7,10 @@ import json
 
 import httpx
 import pytest
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from agentstream.aws.emulator.server import Emulator
-from tests.aws.emulator.conftest import start
+from tests.aws.emulator.conftest import connect, start
 
 
 async def test_unknown_path_is_404(emulator: Emulator) -> None:
