@@ -61,3 +61,17 @@ async def test_tls_lets_hard_coded_https_clients_reach_the_management_api() -> N
         await emu.stop()
     assert reply["message"] == "over tls"
     assert reply["event"]["requestContext"]["domainName"] == f"localhost:{tls_port}"
+
+
+async def test_malformed_handshake_is_refused_before_any_lambda_runs(emulator: Emulator) -> None:
+    """An upgrade without Sec-WebSocket-Key gets 400 and invokes no authorizer or $connect."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", emulator.port)
+    writer.write(
+        b"GET /prod?token=allow HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert all(not pool.idle for pool in emulator.gateway.runtime.pools.values())  # type: ignore[union-attr]

@@ -132,20 +132,23 @@ class Gateway:
                 writer, Response.json(400, {"message": "Bad Request"}, Connection="close")
             )
             return
-        info = self._info(api, stage, request)
-        admission = await self.admit(api, info)
-        if admission.status != 200:
-            await self._refuse(proto, writer, admission.status, info)
-            return
-        info.authorizer = admission.authorizer
+        # Build the 101 first: a malformed handshake is refused before any Lambda runs.
         response = proto.accept(handshake[0])  # type: ignore[arg-type]
+        conn = WsConnection(proto, reader, writer, self._info(api, stage, request), self.limits)
+        if response.status_code != 101:
+            proto.send_response(response)
+            conn.flush()
+            return
+        admission = await self.admit(api, conn.info)
+        if admission.status != 200:
+            await self._refuse(proto, writer, admission.status, conn.info)
+            return
+        conn.info.authorizer = admission.authorizer
         for name, value in admission.headers.items():
             response.headers[name] = value
         proto.send_response(response)
-        conn = WsConnection(proto, reader, writer, info, self.limits)
         conn.flush()
-        if response.status_code == 101:
-            await self._serve(api, conn)
+        await self._serve(api, conn)
 
     def _info(self, api: WebSocketApi, stage: str, request: Request) -> ev.ConnectionInfo:
         multi: dict[str, list[str]] = {}
@@ -219,7 +222,9 @@ class Gateway:
         if not policy_allows(inv.result):
             return 403, None
         # API Gateway hands context values on as strings (``authorizer.<key>`` variables).
-        context = {k: ev.stringify(v) for k, v in (inv.result.get("context") or {}).items()}
+        context: dict[str, Any] = {
+            k: ev.stringify(v) for k, v in (inv.result.get("context") or {}).items()
+        }
         context["principalId"] = inv.result.get("principalId", "")
         context["integrationLatency"] = int((time.perf_counter() - started) * 1000)
         return 200, context
