@@ -10,9 +10,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import EventStreamError
 
-from agentstream.aws.emulator.bedrock import Fault, anthropic_events, converse_args
+from agentstream.aws.emulator.bedrock import BedrockService, Fault, anthropic_events, converse_args
 from agentstream.aws.emulator.server import Emulator, Options
 from agentstream.aws.emulator.template import load_stack
+from agentstream.models import create_model
 from tests.aws.emulator.conftest import CHAT, SCRIPT, connect
 
 TEXT = SCRIPT[0][0]["text"]
@@ -128,3 +129,25 @@ async def test_unchanged_strands_agent_streams_from_gemma() -> None:
     assert len([f for f in frames if f["type"] == "text"]) > 1
     # gemma 270M may ramble to the local model's token limit; Strands then raises, as on Bedrock
     assert frames[-1]["type"] == "complete" or "maximum token limit" in frames[-1]["message"]
+
+
+async def test_model_failure_becomes_bedrock_errors() -> None:
+    """A failing model: InternalServerException before a stream, an exception event inside one."""
+    bedrock = BedrockService(create_model("scripted", scripted=[[{"error": "engine down"}]]))
+    emu = Emulator(load_stack(CHAT), Options(bedrock=bedrock))
+    await emu.start()
+    client = _client(emu)
+    request = {"modelId": "m", "messages": [{"role": "user", "content": [{"text": "hi"}]}]}
+
+    def drain() -> None:
+        for _ in client.converse_stream(**request)["stream"]:  # type: ignore[attr-defined]
+            pass
+
+    try:
+        with pytest.raises(client.exceptions.InternalServerException):  # type: ignore[attr-defined]
+            await asyncio.to_thread(lambda: client.converse(**request))  # type: ignore[attr-defined]
+        with pytest.raises(EventStreamError) as info:
+            await asyncio.to_thread(drain)
+    finally:
+        await emu.stop()
+    assert info.value.response["Error"]["Code"] == "internalServerException"

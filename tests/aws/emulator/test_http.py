@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from agentstream.aws.emulator.http import BadRequest, parse_head
+from agentstream.aws.emulator.http import MAX_BODY, BadRequest, parse_head, read_request
 
 
 def test_parse_head_reads_method_path_query_and_headers() -> None:
@@ -33,3 +35,16 @@ def test_malformed_head_is_bad_request(head: bytes) -> None:
     """Malformed request lines, versions and headers raise BadRequest."""
     with pytest.raises(BadRequest):
         parse_head(head, "127.0.0.1")
+
+
+async def test_chunked_and_oversized_bodies_are_refused() -> None:
+    """A chunked request body or a Content-Length over the cap raises BadRequest, unread."""
+    for head in (
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        f"POST / HTTP/1.1\r\nContent-Length: {MAX_BODY + 1}\r\n\r\n".encode(),
+    ):
+        reader = asyncio.StreamReader()
+        reader.feed_data(head)
+        reader.feed_eof()
+        with pytest.raises(BadRequest):
+            await read_request(reader, "127.0.0.1")

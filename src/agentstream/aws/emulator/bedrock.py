@@ -168,22 +168,40 @@ class BedrockService:
         converse = op.startswith("converse")
         args = converse_args(body) if converse else anthropic_args(body)
         if op in ("converse", "invoke"):
-            events = [e async for e in self.model.stream(*args)]
+            try:
+                events = [e async for e in self.model.stream(*args)]
+            except Exception as exc:  # the model failed: Bedrock answers InternalServerException
+                logger.warning("bedrock %s | model failed: %s", op, exc)
+                error = {"x-amzn-ErrorType": "InternalServerException"}
+                await write_response(writer, Response.json(500, {"message": str(exc)}, **error))
+                return
             data = converse_result(events) if converse else anthropic_result(events, model_id)
             await write_response(writer, Response.json(200, data))
             return
         await start_chunked(writer, 200, {"Content-Type": _STREAM_TYPE})
+        try:
+            await self._stream(args, converse, model_id, writer, fault)
+        except Exception as exc:  # mid-stream failure: an exception event, as Bedrock sends
+            logger.warning("bedrock %s | model failed mid-stream: %s", op, exc)
+            await write_chunk(writer, eventstream.exception("internalServerException", str(exc)))
+        await write_chunk(writer, b"")
+
+    async def _stream(
+        self,
+        args: tuple[Any, ...],
+        converse: bool,
+        model_id: str,
+        writer: asyncio.StreamWriter,
+        fault: Fault | None,
+    ) -> None:
         count = 0
         async for event in self.model.stream(*args):
-            if (
-                fault is not None and count == 2
-            ):  # after a couple of events, as a real throttle would
+            if fault is not None and count == 2:  # a couple of events in, as a real throttle
                 await write_chunk(writer, eventstream.exception(_lower(fault.error), fault.message))
-                break
+                return
             for frame in self._frames(event, converse, model_id):
                 await write_chunk(writer, frame)
             count += 1
-        await write_chunk(writer, b"")
 
     def _frames(self, event: dict[str, Any], converse: bool, model_id: str) -> list[bytes]:
         if converse:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 MAX_HEAD = 64 * 1024
+MAX_BODY = 16 * 1024 * 1024  # far above any AWS payload quota the emulator models
 
 
 class BadRequest(ValueError):
@@ -102,7 +103,11 @@ async def read_request(reader: asyncio.StreamReader, peer: str) -> Request | Non
         raise BadRequest("request head too large") from exc
     request = parse_head(head, peer)
     if not request.is_websocket:
+        if "chunked" in request.headers.get("transfer-encoding", "").lower():
+            raise BadRequest("chunked request bodies are not supported")
         length = int(request.headers.get("content-length") or 0)
+        if not 0 <= length <= MAX_BODY:
+            raise BadRequest(f"request body over {MAX_BODY} bytes")
         request.body = await reader.readexactly(length) if length else b""
     return request
 
