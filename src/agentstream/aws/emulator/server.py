@@ -15,11 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentstream.aws.emulator import management
+from agentstream.aws.emulator import lambda_api, management
 from agentstream.aws.emulator.connection import Limits
 from agentstream.aws.emulator.dynamodb import LocalDynamoDB
 from agentstream.aws.emulator.gateway import Gateway
-from agentstream.aws.emulator.http import BadRequest, Response, read_request, write_response
+from agentstream.aws.emulator.http import (
+    BadRequest,
+    Request,
+    Response,
+    read_request,
+    write_response,
+)
 from agentstream.aws.emulator.runtime import Runtime
 from agentstream.aws.emulator.template import Stack
 
@@ -86,6 +92,7 @@ class Emulator:
             "AGENTSTREAM_EMULATOR_ENDPOINT": self.endpoint,
             "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb.endpoint,
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.endpoint,
+            "AWS_ENDPOINT_URL_LAMBDA": self.endpoint,
         }
         domain = await self._start_tls(env) if self.options.tls else None
         runtime = Runtime(self.stack.functions, self.stack.region, env)
@@ -148,11 +155,22 @@ class Emulator:
             if request.is_websocket:
                 await self.gateway.websocket(request, reader, writer)
                 return
-            if await self.bedrock.handle(request, writer):
-                continue
-            response = await management.handle(
-                self.gateway, request, self.options.management_secret
+            await self._answer_http(request, writer)
+
+    async def _answer_http(self, request: Request, writer: asyncio.StreamWriter) -> None:
+        """Bedrock, Lambda Invoke, @connections or the console: loopback (or secret) only."""
+        assert self.gateway is not None  # noqa: S101 - set in start()
+        secret = self.options.management_secret
+        if not management.peer_allowed(request.peer, request.headers, secret):
+            logger.warning(
+                "http peer=%s %s | refused: not loopback, no secret", request.peer, request.path
             )
-            if response is None:
-                response = Response.json(404, {"message": "Not Found"})
-            await write_response(writer, response)
+            error = {"x-amzn-ErrorType": "ForbiddenException"}
+            await write_response(writer, Response.json(403, {"message": "Forbidden"}, **error))
+            return
+        if await self.bedrock.handle(request, writer):
+            return
+        response = await lambda_api.handle(self.gateway, request)
+        if response is None:
+            response = await management.handle(self.gateway, request, secret)
+        await write_response(writer, response or Response.json(404, {"message": "Not Found"}))
