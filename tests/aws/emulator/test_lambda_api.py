@@ -32,7 +32,7 @@ async def test_handler_invokes_another_function_asynchronously(emulator: Emulato
 async def test_request_response_returns_the_result_or_the_function_error(
     emulator: Emulator,
 ) -> None:
-    """RequestResponse gives the handler's result; a raising handler gives FunctionError Unhandled."""
+    """RequestResponse gives the result; a raising handler gives FunctionError Unhandled."""
     client = _lambda(emulator)
     event = {"body": json.dumps({"message": "direct"}), "requestContext": {}}
     ok = await asyncio.to_thread(
