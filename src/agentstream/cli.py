@@ -438,6 +438,9 @@ def emulate(
         integration_timeout=integration_timeout,
         tls=tls,
     )
+    if not template.is_file():
+        raise typer.BadParameter(f"{template} is not a file", param_hint="TEMPLATE")
+    _prepare_or_exit(model)  # local weights are assembled before the first Bedrock call
     try:
         run(template, opts, watch_code=watch)
     except (TemplateError, OSError) as exc:

@@ -157,3 +157,20 @@ async def test_message_of_exactly_128_kb_is_accepted(emulator: Emulator) -> None
         await ws.send(iter(["a" * (32 * 1024)] * 4))
         reply = frame(await asyncio.wait_for(ws.recv(), 10))
     assert reply["message"] == "Forbidden"
+
+
+async def test_verbose_logs_each_event_and_one_line_per_invocation(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """--verbose logs the event sent; every invocation logs its duration and outcome."""
+    emu = await start(verbose=True)
+    try:
+        with caplog.at_level("INFO", logger="agentstream.aws.emulator"):
+            async with connect(url(emu)) as ws:
+                await ws.send(json.dumps({"action": "echo", "message": "logged"}))
+                await asyncio.wait_for(ws.recv(), 20)
+    finally:
+        await emu.stop()
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(line.startswith("event echo |") and "logged" in line for line in lines)
+    assert any(line.startswith("invoke fn=EchoFunction echo") and "| ok" in line for line in lines)

@@ -23,6 +23,10 @@ def handler(event, context):
         time.sleep(event["sleep"])
     if event.get("fail"):
         raise KeyError("missing")
+    if event.get("exit"):
+        os._exit(3)
+    if event.get("unserialisable"):
+        return {"when": object()}
     return {"pid": os.getpid(), "count": COUNT, "name": context.function_name,
             "remaining": context.get_remaining_time_in_millis(), "id": context.aws_request_id,
             "env": os.environ.get("ONLY_MINE"), "region": os.environ["AWS_REGION"],
@@ -144,3 +148,17 @@ async def test_cold_and_warm_cost_are_measurable(tmp_path: Path, rounds: int) ->
     assert [i.cold for i in invocations] == [True] + [False] * (rounds - 1)
     cold, warm = invocations[0].duration_ms, invocations[-1].duration_ms
     print(f"cold {cold:.1f} ms, warm {warm:.1f} ms, total {total:.2f}s")
+
+
+async def test_crash_and_unserialisable_result_are_errors(tmp_path: Path) -> None:
+    """A worker that exits mid-invocation and a result JSON cannot hold both fail cleanly."""
+    runtime = Runtime({"Fn": _function(tmp_path / "f")}, "us-east-1", {})
+    try:
+        crashed = await runtime.invoke("Fn", {"exit": True})
+        marshal = await runtime.invoke("Fn", {"unserialisable": True})
+        after = await runtime.invoke("Fn", {})
+    finally:
+        await runtime.close()
+    assert crashed.error_type == "Runtime.ExitError"
+    assert marshal.error_type == "Runtime.MarshalError"
+    assert after.ok

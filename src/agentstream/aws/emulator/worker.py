@@ -91,10 +91,13 @@ def _invoke(fn: Any, request: dict[str, Any]) -> dict[str, Any]:
     context = LambdaContext(request["request_id"], int(request["deadline_ms"]))
     try:
         result = fn(request["event"], context)
-        json.dumps(result)  # Lambda must serialise the result; fail here like it would
     except Exception as exc:  # the handler's error is the invocation's result
         traceback.print_exc()
         return _error(exc)
+    try:
+        json.dumps(result)  # Lambda must serialise the result; fail here like it would
+    except (TypeError, ValueError) as exc:
+        return {**_error(exc), "errorType": "Runtime.MarshalError"}
     return {"ok": True, "result": result}
 
 
