@@ -80,6 +80,8 @@ async def test_console_lists_live_connections(emulator: Emulator) -> None:
         doc = (await http.get(f"{emulator.endpoint}/_emulator")).json()
     assert [c["connectionId"] for c in doc["connections"]] == [cid]
     assert "sendmessage" in doc["apis"][0]["routes"]
+    warm = {f["logicalId"]: f["warm"] for f in doc["functions"]}
+    assert warm["AuthorizerFunction"] == 1 and warm["ConnectFunction"] == 1  # kept warm
     await ws.close()
 
 

@@ -47,7 +47,7 @@ def _iso(epoch: float) -> str:
 
 
 def describe(gateway: Gateway) -> dict[str, Any]:
-    """The ``GET /_emulator`` document: APIs and live connections."""
+    """The ``GET /_emulator`` document: APIs, live connections, functions' warm workers."""
     apis = [
         {"apiId": a.api_id, "name": a.name, "stages": list(a.stages), "routes": sorted(a.routes)}
         for a in gateway.stack.apis
@@ -64,7 +64,11 @@ def describe(gateway: Gateway) -> dict[str, Any]:
         }
         for c in gateway.connections.values()
     ]
-    return {"stack": gateway.stack.name, "apis": apis, "connections": conns}
+    functions = [
+        {"logicalId": lid, "name": pool.fn.name, "warm": len(pool.idle), "busy": len(pool.busy)}
+        for lid, pool in gateway.runtime.pools.items()
+    ]
+    return {"stack": gateway.stack.name, "apis": apis, "connections": conns, "functions": functions}
 
 
 async def handle(gateway: Gateway, request: Request, secret: str | None) -> Response | None:
