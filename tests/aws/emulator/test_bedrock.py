@@ -151,3 +151,34 @@ async def test_model_failure_becomes_bedrock_errors() -> None:
     finally:
         await emu.stop()
     assert info.value.response["Error"]["Code"] == "internalServerException"
+
+
+def _tool_then_answer(messages: list, tool_specs: object, tool_choice: object) -> list:
+    """Call current_time first; once its result is in the conversation, answer with it."""
+    results = [
+        block["toolResult"]
+        for message in messages
+        for block in message["content"]
+        if "toolResult" in block
+    ]
+    if not results:
+        return [{"tool": "current_time", "input": {}}]
+    return [{"text": f"It is {results[-1]['content'][0]['text'][:4]}."}]
+
+
+async def test_strands_agent_tool_use_round_trips_through_converse_stream() -> None:
+    """Tool-use blocks reach Strands, it runs the tool, and the result goes back to the model."""
+    bedrock = BedrockService(create_model("scripted", scripted=[_tool_then_answer]))
+    emu = Emulator(load_stack(CHAT), Options(bedrock=bedrock))
+    await emu.start()
+    try:
+        async with connect(f"{emu.url('prod')}?token=allow") as ws:
+            await ws.send(json.dumps({"action": "toolagent", "prompt": "What year is it?"}))
+            frames = await _frames(ws, "complete")
+    finally:
+        await emu.stop()
+    assert {"type": "tool", "name": "current_time"} in frames
+    year = frames[-1]["content"].strip()
+    assert year.startswith("It is 20") and len(bedrock.requests) == 2
+    sent = bedrock.requests[-1]["body"]
+    assert sent["toolConfig"]["tools"][0]["toolSpec"]["name"] == "current_time"
