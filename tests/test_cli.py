@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import httpx
 
 from agentstream.apps.calledit.records import CallRow, calls_of
 from agentstream.apps.calledit.schemas import PredictionRecord
+from agentstream.client import Client
 from agentstream.stores import open_store
+from tests.conftest import free_port
 
 AGENTSTREAM = str(Path(sys.executable).parent / "agentstream")
 
@@ -152,7 +158,7 @@ def test_serve_refuses_a_bad_app_spec_naming_it(tmp_path: Path) -> None:
     assert "no such file" in done.stderr and "missing.py" in done.stderr
 
 
-def test_call_with_url_streams_from_a_running_server() -> None:
+def test_call_with_url_streams_from_a_running_server(tmp_path: Path) -> None:
     """``call --url`` asks a running server and prints the record its run finished with."""
     from agentstream.apps import load_app
     from agentstream.gateway.settings import Settings
@@ -160,7 +166,12 @@ def test_call_with_url_streams_from_a_running_server() -> None:
 
     with serve(load_app("calledit"), Settings(model="scripted")) as live:
         done = agentstream(
-            "call", "It will snow in Oslo by next Friday", "--url", live.ws, "--json"
+            "call",
+            "It will snow in Oslo by next Friday",
+            "--url",
+            live.ws,
+            "--json",
+            env={"XDG_CONFIG_HOME": str(tmp_path)},  # its identity file, not the user's
         )
     assert done.returncode == 0, done.stderr
     PredictionRecord.model_validate(json.loads(done.stdout))
@@ -174,3 +185,67 @@ def test_call_with_url_refuses_local_only_options_and_names_a_dead_server() -> N
     assert both.returncode == 2 and "--url" in both.stderr
     dead = agentstream("call", "It will rain", "--url", "ws://127.0.0.1:9/ws")
     assert dead.returncode == 1 and "ws://127.0.0.1:9/ws" in dead.stderr
+
+
+RELOAD_APP = """
+from pydantic import BaseModel
+
+from agentstream import AgentApp, RouteContext, RunFinished
+
+app = AgentApp(name="reloading")
+
+
+class Ask(BaseModel):
+    text: str
+
+
+@app.run("ask", Ask)
+async def ask(request: Ask, ctx: RouteContext):
+    yield RunFinished(result={"version": VERSION})
+"""
+
+
+async def _version(port: int) -> object:
+    """The ``version`` a fresh run of the reloading app answers with."""
+    async with Client(f"ws://127.0.0.1:{port}/ws", attempts=3) as client:
+        run = await client.start("ask", text="which version?")
+        async for frame in run:
+            if frame["type"] == "RUN_FINISHED":
+                return frame["result"]["version"]
+    return None
+
+
+def test_serve_reload_restarts_with_the_edited_app_file(tmp_path: Path) -> None:
+    """``serve FILE:app --reload`` answers with the app's new code after the file is edited."""
+    app_file = tmp_path / "reloading.py"
+    app_file.write_text("VERSION = 1\n" + RELOAD_APP)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTSTREAM_")}
+    env["AGENTSTREAM_STORE"] = "none"
+    server = subprocess.Popen(
+        [AGENTSTREAM, "serve", "reloading.py:app", "--model", "scripted", "--reload"]
+        + ["--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            time.sleep(0.2)
+        assert asyncio.run(_version(port)) == 1
+        app_file.write_text("VERSION = 2\n" + RELOAD_APP)
+        seen: object = 1
+        while seen != 2 and time.monotonic() < deadline + 60:
+            time.sleep(0.5)
+            with contextlib.suppress(OSError, Exception):
+                seen = asyncio.run(_version(port))
+        assert seen == 2
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(20)

@@ -92,7 +92,7 @@ async def _collect(url: str) -> list[dict[str, object]]:
 
 async def test_a_run_streams_its_frames_in_order(live: LiveServer) -> None:
     """Without drops a run's frames arrive once each, seq 1..n, ending in RUN_FINISHED."""
-    frames = await _collect(f"{live.ws}?user=ann")
+    frames = await _collect(live.ws)
     assert [f["seq"] for f in frames] == list(range(1, N_CHUNKS + 3))
     assert frames[0]["type"] == "RUN_STARTED" and frames[-1]["type"] == "RUN_FINISHED"
 
@@ -102,23 +102,23 @@ async def test_fifty_runs_dropped_at_random_points_each_get_exactly_their_events
 ) -> None:
     """A socket cut at a random byte (some runs cut again after resuming) loses and repeats
     nothing: every client ends with exactly its run's frames."""
-    reference = await _collect(f"{live.ws}?user=ref")
+    reference = await _collect(live.ws)
     expected = [(f["seq"], f["type"], f.get("delta")) for f in reference]
     rng = random.Random(14)
-    for i in range(50):
+    for _ in range(50):
         # First cut past the handshake and RUN_STARTED (a run is known by it); later ones anywhere.
         cuts = [rng.randint(700, 2500)] + [
             rng.choice([None, rng.randint(1, 1500)]) for _ in range(2)
         ]
         async with CuttingProxy(live.port, cuts) as proxy:
-            frames = await _collect(f"ws://127.0.0.1:{proxy.port}/ws?user=u{i}")
+            frames = await _collect(f"ws://127.0.0.1:{proxy.port}/ws")
         assert [(f["seq"], f["type"], f.get("delta")) for f in frames] == expected, cuts
         assert proxy.connections >= 2, "the cut must land before the run ended"
 
 
 async def test_cancel_answers_and_ends_the_run_with_an_error(live: LiveServer) -> None:
     """cancel() gets the server's cancel answer and the run's stream ends with RUN_ERROR."""
-    async with Client(f"{live.ws}?user=ann") as client:
+    async with Client(live.ws) as client:
         run = await client.start("go", n=1000, pause_s=0.01)
         answer = await run.cancel()
         frames = [frame async for frame in run]
@@ -128,6 +128,6 @@ async def test_cancel_answers_and_ends_the_run_with_an_error(live: LiveServer) -
 
 async def test_a_refused_start_raises_client_error(live: LiveServer) -> None:
     """A start the server refuses (invalid fields) raises ClientError with its message."""
-    async with Client(f"{live.ws}?user=ann") as client:
+    async with Client(live.ws) as client:
         with pytest.raises(ClientError, match="n"):
             await client.start("go", n="many")

@@ -13,6 +13,7 @@ from agentstream.apps.realestate.embedding import EmbeddingUnavailable
 from agentstream.apps.strategy.schemas import InvalidStrategy
 from agentstream.clock import BadTimestamp, BadTimezone
 from agentstream.errors import AgentstreamError, AppError, BadRequest
+from agentstream.gateway.identity import Forbidden, Unauthenticated
 from agentstream.gateway.messages import BadMessage
 from agentstream.models import UnknownModel
 from agentstream.models.engine import ModelError
@@ -39,6 +40,8 @@ TREE: list[tuple[type[AgentstreamError], type[AgentstreamError], str, int, type[
     (ScriptedModelError, ModelError, "model_error", 500, Exception),
     (TokenLimit, ModelError, "max_tokens", 500, Exception),
     (WeightsError, AgentstreamError, "weights_error", 500, ValueError),
+    (Unauthenticated, AgentstreamError, "unauthenticated", 401, PermissionError),
+    (Forbidden, AgentstreamError, "forbidden", 403, PermissionError),
     (LogGap, AgentstreamError, "log_gap", 410, LookupError),
     (NoRecord, AppError, "no_record", 500, Exception),
     (NoVerdict, AppError, "no_verdict", 500, Exception),

@@ -15,10 +15,23 @@ import typer
 from rich.console import Console
 
 from agentstream import clock
+from agentstream.cli_auth import (
+    AudienceOpt,
+    AuthOpt,
+    IssuerOpt,
+    JwksOpt,
+    JwtSecretOpt,
+    SecretOpt,
+    keys_cli,
+    save_cookie,
+    saved_cookie,
+    serve_env,
+)
 
 cli = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Stream AI agents to browsers over WebSockets."
 )
+cli.add_typer(keys_cli, name="keys")
 err = Console(stderr=True)
 
 ModelOpt = Annotated[
@@ -62,15 +75,18 @@ def prepare_model(spec: str) -> None:
     err.print(f"[dim]model: {path}[/dim]")
 
 
+AppArg = Annotated[
+    str,
+    typer.Argument(
+        help="calledit, titles, strategy, realestate, or your own: module:app or "
+        "path/to/file.py:app"
+    ),
+]
+
+
 @cli.command()
 def serve(
-    app: Annotated[
-        str,
-        typer.Argument(
-            help="calledit, titles, strategy, realestate, or your own: module:app or "
-            "path/to/file.py:app"
-        ),
-    ] = "calledit",
+    app: AppArg = "calledit",
     model: ModelOpt = None,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
@@ -81,6 +97,12 @@ def serve(
         bool, typer.Option("--reload", help="Restart when the app's files change (development)")
     ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+    auth: AuthOpt = None,
+    secret: SecretOpt = None,
+    jwt_secret: JwtSecretOpt = None,
+    jwks: JwksOpt = None,
+    jwt_audience: AudienceOpt = None,
+    jwt_issuer: IssuerOpt = None,
 ) -> None:
     """Serve APP's page and WebSocket API."""
     import uvicorn
@@ -100,9 +122,9 @@ def serve(
     os.environ.update({"AGENTSTREAM_APP": app, "AGENTSTREAM_MODEL": spec})
     if store is not None:
         os.environ["AGENTSTREAM_STORE"] = store
-    err.print(
-        f"[bold]{agent_app.title or agent_app.name}[/bold] on http://{host}:{port} (model: {spec})"
-    )
+    mode = serve_env(host, auth, secret, jwt_secret, jwks, jwt_audience, jwt_issuer)
+    title = agent_app.title or agent_app.name
+    err.print(f"[bold]{title}[/bold] on http://{host}:{port} (model: {spec}, auth: {mode})")
     uvicorn.run(
         "agentstream.cli:asgi_app" if reload else asgi_app(),
         factory=reload,
@@ -169,6 +191,10 @@ def call(
             "a dropped connection resumes where it stopped",
         ),
     ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="AGENTSTREAM_TOKEN", help="Bearer token (JWT or API key) for --url"),
+    ] = None,
 ) -> None:
     """Make a call from the terminal: stream the agent's work, then print the record."""
     from agentstream.apps.calledit.schemas import MakeCall
@@ -183,7 +209,8 @@ def call(
         # The server's model and clock decide a remote call; say so rather than ignore the option.
         if model is not None or now is not None:
             raise typer.BadParameter("--model and --now apply to local calls, not with --url")
-        _print_record(asyncio.run(_remote_call(request, url, quiet=as_json)), as_json)
+        remote = _remote_call(request, url, quiet=as_json, token=token)
+        _print_record(asyncio.run(remote), as_json)
         return
     spec = _model(model)
     _prepare_or_exit(spec)
@@ -208,14 +235,38 @@ def _canonical(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode([*query, ("dialect", "agentstream")])))
 
 
-async def _remote_call(request: Any, url: str, *, quiet: bool) -> dict[str, Any] | None:
+async def _remote_call(
+    request: Any, url: str, *, quiet: bool, token: str | None = None
+) -> dict[str, Any] | None:
+    from websockets.exceptions import InvalidStatus
+
+    # One identity per server: the cookie it handed us last time (see cli_auth).
+    cookie = None if token else saved_cookie(url)
+    try:
+        try:
+            return await _remote_once(request, url, quiet=quiet, token=token, cookie=cookie)
+        except InvalidStatus as exc:
+            if exc.response.status_code != 401 or cookie is None:
+                raise
+            # The server no longer knows our cookie (its secret changed): take a fresh one.
+            return await _remote_once(request, url, quiet=quiet, token=None, cookie=None)
+    except InvalidStatus as exc:
+        err.print(f"[red]error:[/red] {url}: refused with HTTP {exc.response.status_code}")
+        return None
+
+
+async def _remote_once(
+    request: Any, url: str, *, quiet: bool, token: str | None, cookie: str | None
+) -> dict[str, Any] | None:
     from agentstream.cli_render import TerminalPrinter
     from agentstream.client import Client, ClientError, ConnectionLost
     from agentstream.protocol.codec import from_dict
 
     printer = TerminalPrinter(err, quiet=quiet)
     try:
-        async with Client(_canonical(url)) as client:
+        async with Client(_canonical(url), token=token, cookie=cookie) as client:
+            if client.cookie and client.cookie != cookie:
+                save_cookie(url, client.cookie)
             stream = await client.start("makecall", **request.model_dump(mode="json"))
             async for frame in stream:
                 printer.deliver(from_dict(frame))

@@ -1,6 +1,6 @@
 """An async Python client: start runs over one WebSocket, iterate their events, survive drops.
 
-    async with Client("ws://127.0.0.1:8000/ws?user=ann") as client:
+    async with Client("ws://127.0.0.1:8000/ws") as client:
         run = await client.start("summarize", text="to be or not to be")
         async for frame in run:
             print(frame["seq"], frame["type"])
@@ -10,6 +10,12 @@ reconnects to the same URL and sends ``resume`` with the last ``seq`` each open 
 the server replays what was missed, and the client drops any frame it already has, so a run's
 frames arrive exactly once, in ``seq`` order. A run is known by its first frame (``RUN_STARTED``):
 a drop before that fails the :meth:`Client.start` with :class:`ConnectionLost`.
+
+Identity: pass ``token=`` (a JWT or API key, sent as ``Authorization: Bearer``) to a server with
+authentication on. With it off, pass ``cookie=`` (an ``agentstream_id`` value) to act as a known
+anonymous identity, or nothing: the server gives the first connection a fresh identity in a
+``Set-Cookie`` on the upgrade, which the client keeps (:attr:`Client.cookie`) and sends on every
+reconnect, so a resumed run is still its own.
 Needs the ``websockets`` package.
 """
 
@@ -30,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 Frame = dict[str, Any]
 TERMINAL = ("RUN_FINISHED", "RUN_ERROR")
+COOKIE = "agentstream_id"
 
 __all__ = ["Client", "ClientError", "ConnectionLost", "RunStream"]
 
@@ -90,15 +97,27 @@ class RunStream:
 class Client:
     """A WebSocket connection to an agentstream server that reconnects and resumes by itself."""
 
-    def __init__(self, url: str, *, attempts: int = 20, delay_s: float = 0.05) -> None:
-        """Connect to ``url`` (``ws://host:port/ws``, with ``?user=`` when the server wants it).
+    def __init__(
+        self,
+        url: str,
+        *,
+        attempts: int = 20,
+        delay_s: float = 0.05,
+        token: str | None = None,
+        cookie: str | None = None,
+    ) -> None:
+        """Connect to ``url`` (``ws://host:port/ws``).
 
         Args:
             url: The server's WebSocket URL.
             attempts: How many times to try reopening a dropped socket before giving up.
             delay_s: The first pause between attempts (doubles each time, at most one second).
+            token: A bearer token (JWT or API key) for a server with authentication on.
+            cookie: An identity cookie value to act as (authentication off).
         """
         self.url = url
+        self.token = token
+        self.cookie = cookie
         self.attempts = attempts
         self.delay_s = delay_s
         self.runs: dict[str, RunStream] = {}
@@ -122,10 +141,22 @@ class Client:
 
     async def connect(self) -> None:
         """Open the socket and start reading it."""
+        self._ws = await self._open()
+        self._reader = asyncio.create_task(self._read())
+
+    async def _open(self) -> Any:
+        """A new socket carrying this client's identity; keeps a cookie the server hands out."""
         import websockets
 
-        self._ws = await websockets.connect(self.url)
-        self._reader = asyncio.create_task(self._read())
+        headers = {}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        elif self.cookie:
+            headers["Cookie"] = f"{COOKIE}={self.cookie}"
+        ws = await websockets.connect(self.url, additional_headers=headers)
+        if not self.token and not self.cookie and ws.response is not None:
+            self.cookie = _cookie_from(ws.response.headers.get_all("set-cookie"))
+        return ws
 
     async def close(self) -> None:
         """Close the socket; open runs go on on the server until its grace period ends."""
@@ -222,7 +253,7 @@ class Client:
         delay = self.delay_s
         for attempt in range(1, self.attempts + 1):
             try:
-                self._ws = await websockets.connect(self.url)
+                self._ws = await self._open()
             except (OSError, websockets.WebSocketException):
                 logger.info("attempt=%d | reconnect failed", attempt)
                 await asyncio.sleep(delay)
@@ -265,3 +296,12 @@ def _refuse(started: asyncio.Future[RunStream], frame: Frame) -> None:
 def _settle(answer: asyncio.Future[Frame], frame: Frame) -> None:
     if not answer.done():
         answer.set_result(frame)
+
+
+def _cookie_from(set_cookies: list[str]) -> str | None:
+    """Our identity cookie's value among ``Set-Cookie`` headers, if the server sent one."""
+    for header in set_cookies:
+        name, _, rest = header.partition("=")
+        if name.strip() == COOKIE:
+            return rest.split(";", 1)[0].strip() or None
+    return None

@@ -26,6 +26,8 @@ HTTP status; the module that defines it in brackets)::
     │   ├── ScriptedModelError  [models]    model_error        500  a scripted error step
     │   └── TokenLimit        [agents]      max_tokens         500  the answer hit the token limit
     ├── WeightsError          [models]      weights_error      500  weights missing or unreadable
+    ├── Unauthenticated       [gateway]     unauthenticated    401  no, bad or expired credentials
+    ├── Forbidden             [gateway]     forbidden          403  a token for another audience
     ├── LogGap                [runs]        log_gap            410  replay asked for dropped events
     ├── TooManyRuns           [runs]        too_many_runs      429  a user's live-run cap
     ├── TooManyCycles         [agents]      too_many_cycles    500  an agent loop over its cap

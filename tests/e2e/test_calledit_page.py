@@ -17,6 +17,7 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.e2e.conftest import Served
+from tests.identities import as_user, user_in_cookie
 
 PROMPT = "Bitcoin will close above $150,000 by the end of March"
 
@@ -48,9 +49,8 @@ def transcript(page: Any) -> str:
 
 
 def user_of(page: Any) -> str:
-    """The page's anonymous user id (runs belong to it)."""
-    user: str = page.evaluate("() => localStorage.getItem('calledit.user')")
-    return user
+    """The page's anonymous user id (runs belong to it), read from its identity cookie."""
+    return user_in_cookie(page.context.cookies())
 
 
 def wait_finished(page: Any) -> None:
@@ -68,7 +68,7 @@ def shoot(page: Any, folder: Path, name: str, full_page: bool = False) -> None:
 
 def calls_endpoint_exists(served: Served) -> bool:
     """Whether the server keeps calls yet (issue 3: stores)."""
-    response = httpx.get(f"{served.live.http}/api/calls", params={"user": "probe"})
+    response = httpx.get(f"{served.live.http}/api/calls")
     return response.status_code != 404
 
 
@@ -79,13 +79,15 @@ class Observer:
         self.frames: list[dict[str, Any]] = []
         self.error: BaseException | None = None
         self._thread = threading.Thread(
-            target=self._follow, args=(served.live.ws, user, run_id), daemon=True
+            target=self._follow,
+            args=(served.live.ws, as_user(served.live, user), run_id),
+            daemon=True,
         )
         self._thread.start()
 
-    def _follow(self, url: str, user: str, run_id: str) -> None:
+    def _follow(self, url: str, headers: dict[str, str], run_id: str) -> None:
         try:
-            with connect(f"{url}?user={user}&dialect=calledit") as ws:
+            with connect(f"{url}?dialect=calledit", additional_headers=headers) as ws:
                 ws.send(json.dumps({"action": "resume", "runId": run_id, "lastSeq": 0}))
                 while True:
                     frame = json.loads(ws.recv(timeout=30))
@@ -418,7 +420,8 @@ SEEDED = [
 
 def seed_calls(served: Served, user: str) -> None:
     """Make, log and judge a few calls for ``user`` through the public API (socket and HTTP)."""
-    with connect(f"{served.live.ws}?user={user}&dialect=calledit") as ws:
+    headers = as_user(served.live, user)
+    with connect(f"{served.live.ws}?dialect=calledit", additional_headers=headers) as ws:
         for prompt, _, _ in SEEDED:
             ws.send(json.dumps({"action": "makecall", "prompt": prompt, "timezone": "UTC"}))
         runs: list[str] = []
@@ -437,7 +440,7 @@ def seed_calls(served: Served, user: str) -> None:
     for call_id, (_, status, reasoning) in zip(call_ids, SEEDED, strict=True):
         response = httpx.post(
             f"{served.live.http}/api/calls/{call_id}/verdict",
-            params={"user": user},
+            headers=headers,
             json={"status": status, "reasoning": reasoning, "evidence": []},
         )
         assert response.status_code == 200, response.text

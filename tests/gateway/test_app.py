@@ -14,6 +14,7 @@ from websockets.exceptions import ConnectionClosed
 from agentstream.gateway.settings import MAX_MESSAGE_BYTES, Settings
 from tests.conftest import LiveServer, recv_json, recv_run, serve
 from tests.gateway.test_streams import counting_app, start
+from tests.identities import as_user
 
 
 @pytest.fixture
@@ -25,7 +26,9 @@ def live() -> Iterator[LiveServer]:
 async def test_coalesce_merges_text_in_order_under_the_last_seq(live: LiveServer) -> None:
     """?coalesce= merges text frames; the text is whole and in order; seq stays a resume mark."""
     n = 60
-    async with websockets.connect(f"{live.ws}?user=u&coalesce=500") as ws:
+    async with websockets.connect(
+        f"{live.ws}?coalesce=500", additional_headers=as_user(live, "u")
+    ) as ws:
         await ws.send(start(n=n, pause=0))
         frames = await recv_run(ws)
     texts = [f for f in frames if f["type"] == "TEXT_MESSAGE_CHUNK"]
@@ -42,7 +45,7 @@ async def test_coalesce_merges_text_in_order_under_the_last_seq(live: LiveServer
 
 async def test_without_coalesce_every_delta_is_a_frame(live: LiveServer) -> None:
     """With no window (and a reader keeping up) each delta is its own frame, seq gap-free."""
-    async with websockets.connect(f"{live.ws}?user=u") as ws:
+    async with websockets.connect(live.ws, additional_headers=as_user(live, "u")) as ws:
         await ws.send(start(n=20, pause=0))
         frames = await recv_run(ws)
     assert [f["seq"] for f in frames] == list(range(1, 24))
@@ -55,7 +58,7 @@ async def ask(ws: Any, **message: Any) -> dict[str, Any]:
 
 async def test_every_control_answer_carries_the_request_id(live: LiveServer) -> None:
     """pong, cancel, resume and error answers echo the requestId of the message they answer."""
-    async with websockets.connect(f"{live.ws}?user=u") as ws:
+    async with websockets.connect(live.ws, additional_headers=as_user(live, "u")) as ws:
         pong = await ask(ws, action="ping", requestId="p1")
         cancel = await ask(ws, action="cancel", runId="run_nope", requestId=2)
         resume = await ask(ws, action="resume", runId="run_nope", lastSeq=3, requestId="r3")
@@ -98,7 +101,9 @@ def sized(size: int, char: str = "a") -> str:
 
 async def close_code_after(live: LiveServer, message: str | bytes) -> int | None:
     """The close code the server sends after ``message`` (None: it answered instead)."""
-    async with websockets.connect(f"{live.ws}?user=u", max_size=None) as ws:
+    async with websockets.connect(
+        live.ws, additional_headers=as_user(live, "u"), max_size=None
+    ) as ws:
         await ws.send(message)
         try:
             await asyncio.wait_for(ws.recv(), 10)
@@ -113,7 +118,9 @@ async def test_the_size_limit_over_the_socket(live: LiveServer) -> None:
     Until issue 10 item 5 an oversize message got a message_too_large error frame and the socket
     stayed open; the issue asks for API Gateway's 1009 close instead (HTTP keeps the error).
     """
-    async with websockets.connect(f"{live.ws}?user=u", max_size=None) as ws:
+    async with websockets.connect(
+        live.ws, additional_headers=as_user(live, "u"), max_size=None
+    ) as ws:
         await ws.send(sized(MAX_MESSAGE_BYTES))
         at_limit = await recv_json(ws)
         still_open = await ask(ws, action="ping")

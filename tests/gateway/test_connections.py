@@ -24,6 +24,7 @@ from agentstream.protocol.dialects import get_dialect
 from agentstream.protocol.events import Event, RunFinished, TextMessageChunk, stamp
 from tests.conftest import LiveServer, recv_run, serve
 from tests.gateway.test_streams import counting_app, start, wait_until
+from tests.identities import as_user
 
 
 class Socket:
@@ -227,9 +228,11 @@ def live() -> Iterator[LiveServer]:
 async def test_a_client_that_never_reads_does_not_delay_others(live: LiveServer) -> None:
     """A stalled reader is closed with 1013 while its run and another client's run finish."""
     gateway = live.asgi.state.gateway
-    stalled = await websockets.connect(f"{live.ws}?user=slow", max_queue=1)
+    stalled = await websockets.connect(
+        live.ws, additional_headers=as_user(live, "slow"), max_queue=1
+    )
     await stalled.send(start(n=3000, pause=0, size=4000))
-    async with websockets.connect(f"{live.ws}?user=fast") as fast:
+    async with websockets.connect(live.ws, additional_headers=as_user(live, "fast")) as fast:
         await fast.send(start(n=50, pause=0.001))
         frames = await recv_run(fast)
     assert frames[-1]["type"] == "RUN_FINISHED" and len(frames) == 53

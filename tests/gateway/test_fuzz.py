@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from agentstream.gateway.settings import MAX_MESSAGE_BYTES, Settings
 from tests.conftest import LiveServer, recv_run, serve
 from tests.gateway.test_streams import counting_app, start
+from tests.identities import as_user
 
 # Normal, going away, policy (flood), invalid UTF-8 (uvicorn), too big, try again later.
 CLEAN_CLOSES = {1000, 1001, 1007, 1008, 1009, 1013}
@@ -84,7 +85,9 @@ async def answered(ws: Any, frame: Any, index: int) -> bool:
 
 async def batch(live: LiveServer, batch_frames: list[Any]) -> None:
     """Send ``batch_frames`` on one socket; each is answered until a clean close."""
-    async with websockets.connect(f"{live.ws}?user=fuzz", max_size=None) as ws:
+    async with websockets.connect(
+        live.ws, additional_headers=as_user(live, "fuzz"), max_size=None
+    ) as ws:
         for index, frame in enumerate(batch_frames):
             if not await answered(ws, frame, index):
                 return
@@ -92,7 +95,9 @@ async def batch(live: LiveServer, batch_frames: list[Any]) -> None:
 
 async def flood(live: LiveServer, count: int, frame: str) -> None:
     """``count`` frames at once: all answered (pong or rate_limited), or a 1008 close."""
-    async with websockets.connect(f"{live.ws}?user=flood", max_size=None) as ws:
+    async with websockets.connect(
+        live.ws, additional_headers=as_user(live, "flood"), max_size=None
+    ) as ws:
         for _ in range(count):
             await ws.send(frame)
         replies = 0
@@ -107,7 +112,7 @@ async def flood(live: LiveServer, count: int, frame: str) -> None:
 
 async def normal_run_works(live: LiveServer) -> None:
     """A scripted run on a fresh socket still reaches its end."""
-    async with websockets.connect(f"{live.ws}?user=after") as ws:
+    async with websockets.connect(live.ws, additional_headers=as_user(live, "after")) as ws:
         await ws.send(start(n=3, pause=0))
         assert (await recv_run(ws))[-1]["type"] == "RUN_FINISHED"
 

@@ -14,6 +14,7 @@ from agentstream.gateway.routes import AgentApp
 from agentstream.gateway.settings import Settings
 from agentstream.protocol.events import Event, RunFinished
 from tests.conftest import LiveServer, serve
+from tests.identities import as_user
 
 
 class Echo(BaseModel):
@@ -42,10 +43,10 @@ def live() -> Iterator[LiveServer]:
 
 
 async def test_invoke_answers_the_terminal_frame_for_the_header_user(live: LiveServer) -> None:
-    """A run over /api/invoke answers its complete frame; X-User names the user."""
+    """A run over /api/invoke answers its complete frame, run as the cookie's proven user."""
     async with httpx.AsyncClient(base_url=live.http) as client:
         answer = await client.post(
-            "/api/invoke", json={"action": "echo", "text": "hi"}, headers={"X-User": "ann"}
+            "/api/invoke", json={"action": "echo", "text": "hi"}, headers=as_user(live, "ann")
         )
     assert answer.status_code == 200
     assert answer.json()["type"] == "complete"
@@ -55,7 +56,9 @@ async def test_invoke_answers_the_terminal_frame_for_the_header_user(live: LiveS
 async def test_invoke_of_a_reply_route_answers_the_bare_reply(live: LiveServer) -> None:
     """A reply action over HTTP answers what the handler returned, as before."""
     async with httpx.AsyncClient(base_url=live.http) as client:
-        answer = await client.post("/api/invoke?user=bo", json={"action": "whoami", "text": "x"})
+        answer = await client.post(
+            "/api/invoke", json={"action": "whoami", "text": "x"}, headers=as_user(live, "bo")
+        )
     assert answer.status_code == 200 and answer.json() == {"user": "bo", "text": "x"}
 
 
@@ -85,8 +88,8 @@ async def test_sse_start_refuses_a_reply_action(live: LiveServer) -> None:
     """POST /api/runs starts only streaming actions and lists the actions otherwise."""
     async with httpx.AsyncClient(base_url=live.http) as client:
         answer = await client.post("/api/runs", json={"action": "whoami", "text": "x"})
-        started = await client.post("/api/runs?user=cy", json={"action": "echo", "text": "x"})
-        theirs = await client.get(started.json()["events"] + "?user=someone")
+        started = await client.post("/api/runs", json={"action": "echo", "text": "x"})
+        theirs = await client.get(started.json()["events"], headers=as_user(live, "someone"))
     assert answer.status_code == 400 and answer.json()["code"] == "unknown_action"
     assert "echo" in answer.json()["actions"]
     assert started.status_code == 201 and theirs.status_code == 404
@@ -95,8 +98,8 @@ async def test_sse_start_refuses_a_reply_action(live: LiveServer) -> None:
 async def test_sse_resumed_at_or_past_a_finished_runs_end_ends_at_once(live: LiveServer) -> None:
     """Last-Event-ID at or past a finished run's last seq closes the stream instead of hanging."""
     async with httpx.AsyncClient(base_url=live.http, timeout=10) as client:
-        started = await client.post("/api/runs?user=u", json={"action": "echo", "text": "hi"})
-        events = started.json()["events"] + "?user=u"
+        started = await client.post("/api/runs", json={"action": "echo", "text": "hi"})
+        events = started.json()["events"]
         whole = await client.get(events)
         last = whole.text.strip().split("\n\n")[-1].split("\n")[0].removeprefix("id: ")
         for after in (last, "999"):
@@ -108,27 +111,19 @@ async def test_sse_resumed_at_or_past_a_finished_runs_end_ends_at_once(live: Liv
 async def test_a_malformed_last_event_id_is_a_400_never_a_500(live: LiveServer, value: str) -> None:
     """Huge, non-ASCII-digit or over-64-bit Last-Event-IDs answer bad_request."""
     async with httpx.AsyncClient(base_url=live.http, timeout=10) as client:
-        started = await client.post("/api/runs?user=u", json={"action": "echo", "text": "hi"})
+        started = await client.post("/api/runs", json={"action": "echo", "text": "hi"})
         events = started.json()["events"]
-        answer = await client.get(events, params={"user": "u", "lastEventId": value})
+        answer = await client.get(events, params={"lastEventId": value})
     assert answer.status_code == 400 and answer.json()["code"] == "bad_request"
 
 
-async def test_a_user_id_with_a_newline_is_refused(live: LiveServer) -> None:
-    """A user id that could forge a log line is refused (400 over HTTP, 403 on the upgrade)."""
+async def test_a_claimed_user_means_nothing(live: LiveServer) -> None:
+    """?user= and X-User are ignored: the run belongs to the fresh identity the server gave."""
     async with httpx.AsyncClient(base_url=live.http, timeout=10) as client:
         answer = await client.post(
-            "/api/invoke", json={"action": "echo", "text": "hi"}, params={"user": "ann\nINFO x"}
+            "/api/invoke?user=ann",
+            json={"action": "whoami", "text": "hi"},
+            headers={"X-User": "ann"},
         )
-        upgrade = await client.get(
-            "/ws",
-            params={"user": "ann\nINFO forged"},
-            headers={
-                "connection": "upgrade",
-                "upgrade": "websocket",
-                "sec-websocket-version": "13",
-                "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-            },
-        )
-    assert answer.status_code == 400 and answer.json()["code"] == "bad_identity"
-    assert upgrade.status_code == 403
+    assert answer.status_code == 200
+    assert answer.json()["user"].startswith("anon-")

@@ -14,6 +14,7 @@ from agentstream.gateway.limits import Frame, Limits, RateLimited
 from agentstream.gateway.settings import Settings
 from tests.conftest import recv_json, recv_run, serve
 from tests.gateway.test_streams import counting_app, start
+from tests.identities import as_user
 
 
 def test_the_61st_run_in_a_minute_is_refused_with_retry_after() -> None:
@@ -59,7 +60,7 @@ async def test_a_refused_run_over_the_socket_carries_retry_after_and_request_id(
     """Under 2/min the third run is an error frame rate_limited with retryAfter and requestId."""
     settings = Settings(model="scripted", runs_per_minute=2)
     with serve(counting_app(), settings) as live:
-        async with websockets.connect(f"{live.ws}?user=u") as ws:
+        async with websockets.connect(live.ws, additional_headers=as_user(live, "u")) as ws:
             for _ in range(2):
                 await ws.send(start(n=1, pause=0))
                 assert (await recv_run(ws))[-1]["type"] == "RUN_FINISHED"
@@ -75,9 +76,9 @@ async def test_a_refused_run_over_http_is_429_with_retry_after() -> None:
     body = {"action": "count", "n": 1, "pause": 0}
     with serve(counting_app(), settings) as live:
         async with httpx.AsyncClient(base_url=live.http) as client:
-            first = await client.post("/api/invoke?user=h", json=body)
-            invoked = await client.post("/api/invoke?user=h", json=body)
-            started = await client.post("/api/runs?user=h", json=body)
+            first = await client.post("/api/invoke", json=body)
+            invoked = await client.post("/api/invoke", json=body)
+            started = await client.post("/api/runs", json=body)
     assert first.status_code == 200
     for answer in (invoked, started):
         assert answer.status_code == 429
@@ -89,16 +90,18 @@ async def test_one_connection_too_many_is_refused_before_the_upgrade() -> None:
     """With one socket per user, a second is refused with HTTP 429; after a close one passes."""
     settings = Settings(model="scripted", max_connections_per_user=1)
     with serve(counting_app(), settings) as live:
-        async with websockets.connect(f"{live.ws}?user=u") as first:
+        async with websockets.connect(live.ws, additional_headers=as_user(live, "u")) as first:
             with pytest.raises(InvalidStatus) as caught:
-                async with websockets.connect(f"{live.ws}?user=u"):
+                async with websockets.connect(live.ws, additional_headers=as_user(live, "u")):
                     pass
             await first.send(json.dumps({"action": "ping"}))
             assert (await recv_json(first))["type"] == "pong"
         assert caught.value.response.status_code == 429
         for _ in range(50):  # the server sees the close a moment later
             try:
-                async with websockets.connect(f"{live.ws}?user=u") as again:
+                async with websockets.connect(
+                    live.ws, additional_headers=as_user(live, "u")
+                ) as again:
                     await again.send(json.dumps({"action": "ping"}))
                     assert (await recv_json(again))["type"] == "pong"
                 break
@@ -112,7 +115,7 @@ async def test_a_frame_flood_gets_error_frames_then_a_1008_close() -> None:
     """Frames over the rate are answered rate_limited; a sustained flood closes with 1008."""
     settings = Settings(model="scripted", frames_per_second=5)
     with serve(counting_app(), settings) as live:
-        async with websockets.connect(f"{live.ws}?user=u") as ws:
+        async with websockets.connect(live.ws, additional_headers=as_user(live, "u")) as ws:
             for _ in range(40):
                 await ws.send(json.dumps({"action": "ping"}))
             frames = []
@@ -128,7 +131,7 @@ async def test_an_idle_socket_is_closed_with_1001() -> None:
     """A socket that sends nothing and streams no run is closed after the idle timeout."""
     settings = Settings(model="scripted", idle_timeout_s=0.3)
     with serve(counting_app(), settings) as live:
-        async with websockets.connect(f"{live.ws}?user=u") as ws:
+        async with websockets.connect(live.ws, additional_headers=as_user(live, "u")) as ws:
             with pytest.raises(ConnectionClosed) as caught:
                 await asyncio.wait_for(ws.recv(), 10)
     assert caught.value.rcvd is not None and caught.value.rcvd.code == 1001
@@ -138,7 +141,7 @@ async def test_a_socket_streaming_a_run_is_not_idle() -> None:
     """A run that streams longer than the idle timeout reaches its end on a silent socket."""
     settings = Settings(model="scripted", idle_timeout_s=0.2)
     with serve(counting_app(), settings) as live:
-        async with websockets.connect(f"{live.ws}?user=u") as ws:
+        async with websockets.connect(live.ws, additional_headers=as_user(live, "u")) as ws:
             await ws.send(start(n=10, pause=0.06))
             frames = await recv_run(ws)
     assert frames[-1]["type"] == "RUN_FINISHED"

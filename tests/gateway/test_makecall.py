@@ -10,6 +10,7 @@ from websockets.exceptions import ConnectionClosed
 
 from agentstream.apps.calledit.schemas import PredictionRecord
 from tests.conftest import LiveServer, recv_json, recv_run
+from tests.identities import as_user
 
 PROMPT = "The S&P 500 will reach 6000 points by March 2025"
 
@@ -146,7 +147,9 @@ async def test_a_directory_or_overlong_timezone_is_an_invalid_request(
     calledit_server: LiveServer, timezone: str
 ) -> None:
     """timezone 'America' or 300 chars answers invalid_request, and the socket stays usable."""
-    async with websockets.connect(calledit_server.ws + "?user=tz") as ws:
+    async with websockets.connect(
+        calledit_server.ws, additional_headers=as_user(calledit_server, "tz")
+    ) as ws:
         message = {"action": "makecall", "prompt": "x", "timezone": timezone, "requestId": "t"}
         await ws.send(json.dumps(message))
         answer = await recv_json(ws)
@@ -161,7 +164,9 @@ async def test_a_deeply_nested_request_id_is_refused_and_the_socket_keeps_workin
 ) -> None:
     """A requestId nested 300 levels deep gets bad_request; a normal run then streams whole."""
     deep = "[" * 300 + "]" * 300
-    async with websockets.connect(calledit_server.ws + "?user=deep") as ws:
+    async with websockets.connect(
+        calledit_server.ws, additional_headers=as_user(calledit_server, "deep")
+    ) as ws:
         await ws.send('{"action":"makecall","prompt":"rain tomorrow","requestId":' + deep + "}")
         refused = await recv_json(ws)
         await ws.send(json.dumps({"action": "makecall", "prompt": "rain tomorrow"}))

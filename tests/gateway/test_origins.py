@@ -74,3 +74,33 @@ async def test_pages_carry_the_security_headers(live: LiveServer) -> None:
     assert "'unsafe-inline'" not in CSP and "script-src 'self'" in CSP
     assert page.headers["x-content-type-options"] == "nosniff"
     assert page.headers["referrer-policy"] == "same-origin"
+
+
+async def test_cors_answers_allow_listed_origins_only() -> None:
+    """An allow-listed origin's preflight and GET get ACAO (with credentials); others get none."""
+    settings = Settings(model="scripted", store="none", allowed_origins=("https://app.example",))
+    with serve(echo_app(), settings) as live:
+        async with httpx.AsyncClient(base_url=live.http) as client:
+            preflight = {"Access-Control-Request-Method": "POST"}
+            ok = await client.options(
+                "/api/invoke", headers={"Origin": "https://app.example", **preflight}
+            )
+            evil = await client.options(
+                "/api/invoke", headers={"Origin": "https://evil.example", **preflight}
+            )
+            read = await client.get("/healthz", headers={"Origin": "https://app.example"})
+            foreign_read = await client.get("/healthz", headers={"Origin": "https://evil.example"})
+    assert ok.status_code == 200
+    assert ok.headers["access-control-allow-origin"] == "https://app.example"
+    assert ok.headers["access-control-allow-credentials"] == "true"
+    assert "authorization" in ok.headers["access-control-allow-headers"].lower()
+    assert read.headers["access-control-allow-origin"] == "https://app.example"
+    assert "access-control-allow-origin" not in evil.headers
+    assert "access-control-allow-origin" not in foreign_read.headers
+
+
+async def test_without_an_allow_list_no_cors_header_is_sent(live: LiveServer) -> None:
+    """The server's own origin needs no CORS: by default no answer carries ACAO."""
+    async with httpx.AsyncClient(base_url=live.http) as client:
+        answer = await client.get("/healthz", headers={"Origin": live.http})
+    assert answer.status_code == 200 and "access-control-allow-origin" not in answer.headers

@@ -19,6 +19,7 @@ from agentstream.gateway.settings import Settings
 from agentstream.protocol.events import Event, RunFinished, TextMessageChunk, ToolCallChunk
 from agentstream.stores import open_store
 from tests.conftest import LiveServer, recv_json, recv_run, serve
+from tests.identities import as_user
 
 
 class Count(BaseModel):
@@ -56,7 +57,7 @@ def start(n: int = 20, pause: float = 0.001, size: int = 1, **extra: Any) -> str
 
 async def full_log(live: LiveServer, user: str, run_id: str) -> list[dict[str, Any]]:
     """Every frame of a finished run, by resuming from seq 0."""
-    async with websockets.connect(f"{live.ws}?user={user}") as ws:
+    async with websockets.connect(live.ws, additional_headers=as_user(live, user)) as ws:
         await ws.send(json.dumps({"action": "resume", "runId": run_id, "lastSeq": 0}))
         answer = await recv_json(ws)
         assert answer["state"] == "finished"
@@ -68,7 +69,7 @@ async def chaos_client(live: LiveServer, index: int, rng: random.Random) -> tupl
     user = f"user{index}"
     drops = 0
     seen: list[dict[str, Any]] = []
-    ws = await websockets.connect(f"{live.ws}?user={user}")
+    ws = await websockets.connect(live.ws, additional_headers=as_user(live, user))
     await ws.send(start(n=rng.randint(5, 60), pause=rng.choice([0, 0.001, 0.003])))
     run_id = None
     for _ in range(rng.randint(0, 3)):  # drops
@@ -86,7 +87,7 @@ async def chaos_client(live: LiveServer, index: int, rng: random.Random) -> tupl
             continue
         ws.transport.abort()  # a dropped network, not a polite close
         drops += 1
-        ws = await websockets.connect(f"{live.ws}?user={user}")
+        ws = await websockets.connect(live.ws, additional_headers=as_user(live, user))
         await ws.send(
             json.dumps(
                 {"action": "resume", "runId": run_id, "lastSeq": seen[-1]["seq"] if seen else 0}
@@ -121,7 +122,7 @@ async def test_chaos_200_dropped_clients_each_get_every_event_exactly_once(
 
 async def test_cancel_stops_the_run_with_a_cancelled_error(live: LiveServer) -> None:
     """cancel ends the run with code 'cancelled' and no text after it; a second cancel says so."""
-    async with websockets.connect(f"{live.ws}?user=u") as ws:
+    async with websockets.connect(live.ws, additional_headers=as_user(live, "u")) as ws:
         await ws.send(start(n=100_000, pause=0.001))
         first = await recv_json(ws)
         await ws.send(json.dumps({"action": "cancel", "runId": first["runId"]}))
@@ -143,8 +144,8 @@ async def test_cancel_stops_the_run_with_a_cancelled_error(live: LiveServer) -> 
 async def test_another_user_cannot_resume_or_cancel_a_run(live: LiveServer) -> None:
     """Resume or cancel by anyone but the owner gets the same answer as an unknown run id."""
     async with (
-        websockets.connect(f"{live.ws}?user=alice") as alice,
-        websockets.connect(f"{live.ws}?user=mallory") as mallory,
+        websockets.connect(live.ws, additional_headers=as_user(live, "alice")) as alice,
+        websockets.connect(live.ws, additional_headers=as_user(live, "mallory")) as mallory,
     ):
         await alice.send(start(n=200, pause=0.005))
         run_id = (await recv_json(alice))["runId"]
@@ -160,7 +161,7 @@ async def test_another_user_cannot_resume_or_cancel_a_run(live: LiveServer) -> N
 
 async def test_several_runs_share_one_connection(live: LiveServer) -> None:
     """Two runs on one socket interleave; each frame names its run; each run's seq is gap-free."""
-    async with websockets.connect(f"{live.ws}?user=u") as ws:
+    async with websockets.connect(live.ws, additional_headers=as_user(live, "u")) as ws:
         await ws.send(start(n=30, pause=0.002, requestId="a"))
         await ws.send(start(n=30, pause=0.002, requestId="b"))
         runs: dict[str, list[int]] = {}
@@ -176,10 +177,10 @@ async def test_several_runs_share_one_connection(live: LiveServer) -> None:
 
 async def test_resume_of_a_finished_run_replays_and_says_finished(live: LiveServer) -> None:
     """Resuming after the end replays the missed tail and answers 'finished'."""
-    async with websockets.connect(f"{live.ws}?user=u") as ws:
+    async with websockets.connect(live.ws, additional_headers=as_user(live, "u")) as ws:
         await ws.send(start(n=10))
         frames = await recv_run(ws)
-    async with websockets.connect(f"{live.ws}?user=u") as ws:
+    async with websockets.connect(live.ws, additional_headers=as_user(live, "u")) as ws:
         await ws.send(json.dumps({"action": "resume", "runId": frames[0]["runId"], "lastSeq": 5}))
         answer = await recv_json(ws)
         rest = await recv_run(ws)
@@ -191,12 +192,12 @@ async def test_sse_resumes_from_last_event_id_exactly_once(live: LiveServer) -> 
     """An SSE client that reconnects with Last-Event-ID gets the rest of the run exactly once."""
     async with httpx.AsyncClient(base_url=live.http, timeout=30) as client:
         started = await client.post(
-            "/api/runs?user=sse",
+            "/api/runs",
             content=start(n=40, pause=0.002),
             headers={"content-type": "application/json"},
         )
         assert started.status_code == 201
-        url = started.json()["events"] + "?user=sse"
+        url = started.json()["events"]
         first: list[tuple[int, dict[str, Any]]] = []
         async with client.stream("GET", url) as response:
             assert response.headers["content-type"].startswith("text/event-stream")
@@ -208,7 +209,7 @@ async def test_sse_resumes_from_last_event_id_exactly_once(live: LiveServer) -> 
         async with client.stream("GET", url, headers={"Last-Event-ID": str(first[-1][0])}) as r:
             async for event in sse_events(r):
                 rest.append(event)
-        other = await client.get(started.json()["events"] + "?user=someone-else")
+        other = await client.get(started.json()["events"], headers=as_user(live, "someone-else"))
     ids = [i for i, _ in first + rest]
     assert ids == list(range(1, len(ids) + 1))
     assert rest[-1][1]["type"] == "RUN_FINISHED" and rest[-1][1]["result"] == {"n": 40}
@@ -240,19 +241,19 @@ async def test_a_run_survives_a_server_restart_in_the_store(tmp_path: Any) -> No
     """After a restart, resume replays a finished run from the store, and strangers see nothing."""
     settings = Settings(model="scripted", store=f"sqlite:///{tmp_path}/runs.db")
     with serve(counting_app(), settings) as first:
-        async with websockets.connect(f"{first.ws}?user=u") as ws:
+        async with websockets.connect(first.ws, additional_headers=as_user(first, "u")) as ws:
             await ws.send(start(n=15))
             frames = await recv_run(ws)
         async with open_store(settings.store) as reader:  # a second reader of the same file
             await wait_until_async(reader, frames[0]["runId"])
     with serve(counting_app(), Settings(model="scripted", store=settings.store)) as second:
-        async with websockets.connect(f"{second.ws}?user=u") as ws:
+        async with websockets.connect(second.ws, additional_headers=as_user(second, "u")) as ws:
             await ws.send(
                 json.dumps({"action": "resume", "runId": frames[0]["runId"], "lastSeq": 4})
             )
             answer = await recv_json(ws)
             rest = await recv_run(ws)
-        async with websockets.connect(f"{second.ws}?user=eve") as ws:
+        async with websockets.connect(second.ws, additional_headers=as_user(second, "eve")) as ws:
             await ws.send(
                 json.dumps({"action": "resume", "runId": frames[0]["runId"], "lastSeq": 0})
             )
@@ -276,7 +277,7 @@ async def test_connections_are_recorded_on_connect_and_removed_on_disconnect(tmp
     settings = Settings(model="scripted", store=f"sqlite:///{tmp_path}/conns.db")
     with serve(counting_app(), settings) as live:
         async with open_store(settings.store) as reader:
-            async with websockets.connect(f"{live.ws}?user=carol") as ws:
+            async with websockets.connect(live.ws, additional_headers=as_user(live, "carol")) as ws:
                 await ws.send(json.dumps({"action": "ping"}))
                 await recv_json(ws)
                 rows = await reader.list_connections("carol")

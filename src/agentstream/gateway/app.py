@@ -26,15 +26,29 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from agentstream.errors import AgentstreamError
-from agentstream.gateway import http
+from agentstream.gateway import agui_http, aisdk_http, cancel_http, http
+from agentstream.gateway.auth import build_auth, quick_auth
 from agentstream.gateway.bodies import BodyGuard
 from agentstream.gateway.connections import Connection
 from agentstream.gateway.context import ReplyContext, Services
+from agentstream.gateway.credentials import (
+    IdentityCookie,
+    credentials_of,
+    install_redaction,
+    set_cookie_header,
+)
 from agentstream.gateway.dispatch import Dispatcher, error_answer
-from agentstream.gateway.identity import BadIdentity, identify
+from agentstream.gateway.identity import (
+    AuthConfig,
+    BadIdentity,
+    Forbidden,
+    Identity,
+    Unauthenticated,
+    identify,
+)
 from agentstream.gateway.limits import Frame
 from agentstream.gateway.messages import BadMessage, parse, validation_message
-from agentstream.gateway.origins import OriginGuard, SecurityHeaders
+from agentstream.gateway.origins import OriginGuard, SecurityHeaders, cors
 from agentstream.gateway.routes import AgentApp
 from agentstream.gateway.settings import Settings
 from agentstream.protocol.dialects import Dialect, UnknownDialect, get_dialect
@@ -61,6 +75,8 @@ class Gateway:
         self.app = app
         self.settings = settings
         self.connections: dict[str, Connection] = {}
+        # Replaced once the store is open (its shared secret); a process secret until then.
+        self.auth: AuthConfig = quick_auth(settings)
 
     @property
     def runs(self) -> RunRegistry:
@@ -84,10 +100,12 @@ class Gateway:
             await ws.close(code=1008, reason=str(exc)[:120])
             return
         try:
-            user = identify(ws)
-        except BadIdentity:
-            await ws.close(code=1008)  # before accepting: the handshake answers HTTP 403
+            who = identify(credentials_of(ws), self.auth)
+        except (Unauthenticated, Forbidden, BadIdentity) as exc:
+            logger.info("connection refused: %s", exc.code)  # never the token
+            await _deny(ws, str(exc), exc.code, exc.http_status)
             return
+        user = who.user
         ip = ws.client.host if ws.client is not None else "unknown"
         refused = self.dispatcher.limits.connect(ip, user)
         if refused is not None:
@@ -95,16 +113,19 @@ class Gateway:
             await _deny(ws, refused)
             return
         try:
-            await self._serve(ws, dialect, user)
+            await self._serve(ws, dialect, who)
         finally:
             self.dispatcher.limits.disconnect(ip, user)
 
-    async def _serve(self, ws: WebSocket, dialect: Dialect, user: str) -> None:
-        subprotocol = dialect.name if dialect.name in _offered(ws) else None
-        await ws.accept(subprotocol=subprotocol)
+    async def _serve(self, ws: WebSocket, dialect: Dialect, who: Identity) -> None:
+        # Echo the dialect when offered, else the bearer marker the token came with.
+        subprotocol = dialect.name if dialect.name in _offered(ws) else who.subprotocol
+        # A fresh identity is handed to the client on the upgrade, so it can reconnect as itself.
+        headers = [(b"set-cookie", self._cookie(who, ws))] if who.fresh else None
+        await ws.accept(subprotocol=subprotocol, headers=headers)
         conn = Connection(
             ws,
-            user=user,
+            user=who.user,
             dialect=dialect,
             queue_size=self.settings.send_queue_frames,
             coalesce_s=_coalesce(ws, self.settings.coalesce_s),
@@ -120,6 +141,10 @@ class Gateway:
             await self._receive_loop(ws, conn)
         finally:
             await self._disconnect(conn, ctx)
+
+    def _cookie(self, who: Identity, ws: WebSocket) -> bytes:
+        value = self.auth.cookies.sign(who.user)
+        return set_cookie_header(value, secure=ws.url.scheme == "wss")
 
     async def _record_connection(self, conn: Connection, dialect: str) -> None:
         store = self.services.store
@@ -265,19 +290,40 @@ def _offered(ws: WebSocket) -> list[str]:
     return [p.strip() for p in header.split(",") if p.strip()]
 
 
-async def _deny(ws: WebSocket, reason: str) -> None:
-    """Refuse a socket before the upgrade: HTTP 429 where the server can, else 403."""
+async def _deny(
+    ws: WebSocket, reason: str, code: str = "too_many_connections", status: int = 429
+) -> None:
+    """Refuse a socket before the upgrade: HTTP ``status`` where the server can, else 403."""
     if "websocket.http.response" in ws.scope.get("extensions", {}):
-        body = {"type": "error", "message": reason, "code": "too_many_connections"}
-        await ws.send_denial_response(JSONResponse(body, 429))
+        body = {"type": "error", "message": reason, "code": code}
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        await ws.send_denial_response(JSONResponse(body, status, headers=headers))
     else:
         await ws.close(code=CLOSE_POLICY)  # before accepting: the handshake answers HTTP 403
 
 
 async def _refused_identity(request: Request, exc: Exception) -> Response:
-    """HTTP answer for a user id that cannot be one (raised by ``identify`` in any door)."""
-    assert isinstance(exc, BadIdentity)
-    return JSONResponse({"type": "error", "message": str(exc), "code": exc.code}, 400)
+    """HTTP answer for credentials that do not hold (raised by ``identify`` in any door)."""
+    assert isinstance(exc, REFUSALS)
+    body = {"type": "error", "message": str(exc), "code": exc.code}
+    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+    return JSONResponse(body, exc.http_status, headers=headers)
+
+
+REFUSALS = (BadIdentity, Unauthenticated, Forbidden)
+
+
+def _middleware(gateway: Gateway) -> list[Middleware]:
+    """Outermost first: headers, CORS, the Origin check, the identity cookie, body limits."""
+    install_redaction()  # uvicorn logs request paths, and a path may carry ?token=
+    settings = gateway.settings
+    return [
+        Middleware(SecurityHeaders),
+        cors(settings.allowed_origins),
+        Middleware(OriginGuard, allowed=settings.allowed_origins),
+        Middleware(IdentityCookie, auth=lambda: gateway.auth),
+        Middleware(BodyGuard, max_bytes=settings.max_body_bytes),
+    ]
 
 
 def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
@@ -293,6 +339,7 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
             store = open_store(gateway.settings.store)
             await store.open()
             gateway.services.store = store
+        gateway.auth = await build_auth(gateway.settings, store)
         try:
             yield
         finally:
@@ -306,6 +353,9 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
         Route("/api/invoke", http.invoke, methods=["POST"]),
         Route("/api/runs", http.start_run, methods=["POST"]),
         Route("/api/runs/{run_id}/events", http.run_events),
+        Route("/api/runs/{run_id}/cancel", cancel_http.cancel_run, methods=["POST"]),
+        Route("/api/agui", agui_http.agui_run, methods=["POST"]),
+        Route("/api/chat", aisdk_http.chat, methods=["POST"]),
         *(WebSocketRoute(path, gateway.websocket) for path in app.ws_paths),
         *app.http_routes,
     ]
@@ -313,16 +363,11 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
         routes.append(Mount("/static", StaticFiles(directory=WEB_STATIC), name="static"))
     if app.static_dir is not None and app.static_dir.is_dir():
         routes.append(Mount("/app", StaticFiles(directory=app.static_dir), name="app"))
-    middleware = [
-        Middleware(SecurityHeaders),
-        Middleware(OriginGuard, allowed=gateway.settings.allowed_origins),
-        Middleware(BodyGuard, max_bytes=gateway.settings.max_body_bytes),
-    ]
     asgi = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=middleware,
-        exception_handlers={BadIdentity: _refused_identity},
+        middleware=_middleware(gateway),
+        exception_handlers=dict.fromkeys(REFUSALS, _refused_identity),
     )
     asgi.state.gateway = gateway
     asgi.state.dispatcher = gateway.dispatcher

@@ -6,8 +6,9 @@
 - ``POST /api/runs`` starts a run from the same JSON and answers ``{"runId", "events"}``;
   ``GET /api/runs/{id}/events`` streams it with ``id:`` = ``seq`` and resumes after
   ``Last-Event-ID`` (header, or ``?lastEventId=``). The stream ends after the run's terminal
-  event. Runs belong to the user who started them (:func:`~agentstream.gateway.identity.identify`);
-  anyone else gets 404, as for an unknown id. The default dialect here is ``ag-ui``.
+  event. Runs belong to the user who started them
+  (:func:`~agentstream.gateway.credentials.user_of`); anyone else gets 404, as for an unknown id.
+  The default dialect here is ``ag-ui``.
 
 Every door parses with :mod:`~agentstream.gateway.messages` and acts through
 :class:`~agentstream.gateway.dispatch.Dispatcher`, as the WebSocket does.
@@ -26,8 +27,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from agentstream.errors import AgentstreamError
+from agentstream.gateway.credentials import user_of
 from agentstream.gateway.dispatch import Dispatcher, error_answer
-from agentstream.gateway.identity import identify
 from agentstream.gateway.messages import (
     MAX_SEQ,
     BadMessage,
@@ -116,7 +117,7 @@ async def invoke_raw(
 async def invoke(request: Request) -> Response:
     """``POST /api/invoke``: run an action for a caller that cannot stream; answer its last frame.
 
-    The body is the same JSON a WebSocket client would send; ``?user=`` and ``?dialect=``
+    The body is the same JSON a WebSocket client would send; identity and ``?dialect=``
     work as on ``/ws``. The answer is the run's terminal frame in that dialect (HTTP 200 when
     it finished, 400/422 for a bad request, 500 when the run failed).
     """
@@ -125,7 +126,7 @@ async def invoke(request: Request) -> Response:
         dialect = get_dialect(request.query_params.get("dialect") or dispatcher.app.dialect)
     except UnknownDialect as exc:
         return JSONResponse({"type": "error", "message": str(exc), "code": exc.code}, 400)
-    collector = Collector(dialect, identify(request))
+    collector = Collector(dialect, user_of(request))
     frame, status = await invoke_raw(dispatcher, await request.body(), collector)
     return JSONResponse(frame, status, headers=retry_headers(frame))
 
@@ -150,9 +151,14 @@ def _frame(dialect: Dialect, event: Event) -> str:
     return f"id: {event.seq}\ndata: {dumps(dialect.render(event))}\n\n"
 
 
-async def _stream(
+async def event_stream(
     run: Run, dialect: Dialect, after: int, dispatcher: Dispatcher
 ) -> AsyncIterator[str]:
+    """``run`` as SSE text after seq ``after``: ``id:`` = seq, to the terminal event.
+
+    Replays what the log holds, then follows live; the run is attached while a reader streams
+    and detached (the grace period starts) when it goes.
+    """
     sink = _Sink()
     try:
         run.subscribe(sink, after_seq=after)
@@ -198,7 +204,7 @@ async def start_run(request: Request) -> Response:
             400,
         )
     try:
-        run = dispatcher.launch(command, identify(request), "sse")
+        run = dispatcher.launch(command, user_of(request), "sse")
     except AgentstreamError as exc:
         frame = control_frame(error_answer(exc))
         del frame["type"]
@@ -226,7 +232,7 @@ def last_event_id(request: Request) -> int | None:
 async def run_events(request: Request) -> Response:
     """``GET /api/runs/{run_id}/events``: the run as Server-Sent Events."""
     dispatcher = dispatcher_of(request)
-    run = dispatcher.runs.get(request.path_params["run_id"], identify(request))
+    run = dispatcher.runs.get(request.path_params["run_id"], user_of(request))
     if run is None:
         return JSONResponse({"message": "no such run", "code": "unknown_run"}, 404)
     try:
@@ -240,7 +246,7 @@ async def run_events(request: Request) -> Response:
         )
     headers: dict[str, Any] = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(
-        _stream(run, dialect, after, dispatcher),
+        event_stream(run, dialect, after, dispatcher),
         media_type="text/event-stream",
         headers=headers,
     )

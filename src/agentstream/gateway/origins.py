@@ -7,6 +7,12 @@ Python client, curl), when its origin is the server's own (same scheme-less host
 ``Host``), or when the origin is in the configured allow-list (``AGENTSTREAM_ALLOWED_ORIGINS``,
 comma-separated, e.g. ``https://app.example.com``). Refusals happen before the upgrade (HTTP 403).
 
+:func:`cors` answers cross-origin HTTP for the allow-listed origins only (Starlette's
+``CORSMiddleware``): a preflight from one of them is answered with the methods and headers we
+accept and ``Access-Control-Allow-Credentials`` (the identity cookie); any other origin gets no
+``Access-Control-Allow-Origin``, so its page cannot read our answers. The server's own origin
+needs no CORS (same-origin), so with an empty list no CORS header is ever sent.
+
 :class:`SecurityHeaders` adds to every HTTP answer a Content-Security-Policy allowing only our
 own scripts, styles and sockets, ``X-Content-Type-Options: nosniff`` and a ``Referrer-Policy``.
 """
@@ -17,6 +23,8 @@ import logging
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentstream.protocol.codec import dumps
@@ -52,6 +60,19 @@ def origin_allowed(origin: str | None, host: str | None, allowed: Iterable[str] 
     if parts.scheme not in ("http", "https") or not parts.netloc or host is None:
         return False
     return parts.netloc == host.strip().lower()
+
+
+def cors(allowed: Iterable[str]) -> Middleware:
+    """The CORS middleware for ``allowed`` origins (exact ``scheme://host[:port]``)."""
+    origins = [o.strip().rstrip("/") for o in allowed if o.strip() and o.strip() != "*"]
+    return Middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+        allow_credentials=True,
+        max_age=600,
+    )
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -42,6 +42,22 @@ class Route:
     streams: bool
 
 
+@dataclass(frozen=True)
+class ChatInput:
+    """How a chat client's turn becomes this app's request (``/api/agui``, ``/api/chat``).
+
+    The last user message goes in the ``text`` field of the ``action`` route's request; when
+    named, ``thread`` gets the client's thread/chat id and ``history`` the earlier turns as
+    ``[{"role", "content"}]``. Other fields come from the client's extra values (AG-UI
+    ``forwardedProps``, the AI SDK's ``body``), e.g. CalledIt's ``timezone``.
+    """
+
+    action: str
+    text: str
+    thread: str | None = None
+    history: str | None = None
+
+
 @dataclass
 class AgentApp:
     """An app served by the gateway: routes, wire format, page, and HTTP extras."""
@@ -56,6 +72,8 @@ class AgentApp:
     http_routes: list[Any] = field(default_factory=list)
     # Paths the WebSocket API answers on (the strategy seed's client expects /ws/chat).
     ws_paths: tuple[str, ...] = ("/ws",)
+    # What AG-UI and AI SDK chat clients start (None: those endpoints answer 404).
+    chat: ChatInput | None = None
 
     def run(self, action: str, request: type[BaseModel]) -> Callable[[RunHandler], RunHandler]:
         """Register a streaming route: ``handler(request, ctx)`` yields unstamped events."""

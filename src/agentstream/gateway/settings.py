@@ -74,3 +74,19 @@ class Settings:
     idle_timeout_s: float = field(
         default_factory=lambda: _env_float("AGENTSTREAM_IDLE_TIMEOUT", 600)
     )
+    # Identity (docs/security.md): off (signed anonymous cookie), jwt, or apikey (a token is
+    # required). `serve` turns it on by itself when listening beyond loopback.
+    auth: str = field(default_factory=lambda: os.environ.get("AGENTSTREAM_AUTH", "off"))
+    # The cookie signing secret; None: the store's shared secret, else secret.key by the data.
+    secret: str | None = field(default_factory=lambda: os.environ.get("AGENTSTREAM_SECRET"))
+    # JWT: an HS256 secret, or a JWKS file path / URL for RS256 and ES256; aud and iss to check.
+    jwt_secret: str | None = field(default_factory=lambda: os.environ.get("AGENTSTREAM_JWT_SECRET"))
+    jwks: str | None = field(default_factory=lambda: os.environ.get("AGENTSTREAM_JWKS"))
+    jwt_audience: str | None = field(
+        default_factory=lambda: os.environ.get("AGENTSTREAM_JWT_AUDIENCE")
+    )
+    jwt_issuer: str | None = field(default_factory=lambda: os.environ.get("AGENTSTREAM_JWT_ISSUER"))
+    # The API key hashes file; None: api-keys.json next to the data.
+    api_keys_file: str | None = field(
+        default_factory=lambda: os.environ.get("AGENTSTREAM_API_KEYS")
+    )

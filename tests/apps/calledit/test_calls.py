@@ -21,6 +21,7 @@ from agentstream.apps.calledit.records import calls_of
 from agentstream.gateway.settings import Settings
 from agentstream.stores import open_store
 from tests.conftest import LiveServer, recv_json, recv_run, serve
+from tests.identities import as_user
 from tests.stores.conftest import AWS_ENV, running_moto, store_url
 
 PROMPT = "The S&P 500 will reach 6000 points by March 2025"
@@ -59,7 +60,9 @@ async def test_logcall_saves_the_runs_record_and_lists_it(
     calledit_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
     """makecall → logcall saves the run's record as a pending call that GET /api/calls lists."""
-    async with websockets.connect(calledit_server.ws + "?user=alice") as ws:
+    async with websockets.connect(
+        calledit_server.ws, additional_headers=as_user(calledit_server, "alice")
+    ) as ws:
         complete = await make_call(ws)
         answer = await ask(ws, action="logcall", runId=complete["runId"])
     assert answer["type"] == "logcall_result" and answer["requestId"]
@@ -68,9 +71,9 @@ async def test_logcall_saves_the_runs_record_and_lists_it(
     assert call["record"] == complete["content"] and call["run_id"] == complete["runId"]
     assert call["status"] == "pending" and call["verdict"] is None
     assert call["record"]["verification_date"] == "2025-03-31"
-    listed = (await http.get("/api/calls", params={"user": "alice"})).json()
+    listed = (await http.get("/api/calls", headers=as_user(calledit_server, "alice"))).json()
     assert listed == {"calls": [call], "next": None}
-    one = await http.get(f"/api/calls/{call['call_id']}", params={"user": "alice"})
+    one = await http.get(f"/api/calls/{call['call_id']}", headers=as_user(calledit_server, "alice"))
     assert one.status_code == 200 and one.json() == {"call": call}
 
 
@@ -78,20 +81,26 @@ async def test_calls_are_private_to_their_user(
     calledit_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
     """Another user neither lists, fetches, logs nor verdicts someone else's call or run."""
-    async with websockets.connect(calledit_server.ws + "?user=alice") as ws:
+    async with websockets.connect(
+        calledit_server.ws, additional_headers=as_user(calledit_server, "alice")
+    ) as ws:
         complete = await make_call(ws)
         call = (await ask(ws, action="logcall", runId=complete["runId"]))["call"]
-    async with websockets.connect(calledit_server.ws + "?user=mallory") as ws:
+    async with websockets.connect(
+        calledit_server.ws, additional_headers=as_user(calledit_server, "mallory")
+    ) as ws:
         stolen = await ask(ws, action="logcall", runId=complete["runId"])
     assert stolen["type"] == "error" and stolen["code"] == "not_found"
     assert "runId" in stolen["message"]
-    mallory = {"user": "mallory"}
-    assert (await http.get("/api/calls", params=mallory)).json() == {"calls": [], "next": None}
-    assert (await http.get(f"/api/calls/{call['call_id']}", params=mallory)).status_code == 404
+    mallory = as_user(calledit_server, "mallory")
+    assert (await http.get("/api/calls", headers=mallory)).json() == {"calls": [], "next": None}
+    assert (await http.get(f"/api/calls/{call['call_id']}", headers=mallory)).status_code == 404
     verdict = {"status": "verified_false", "reasoning": "no"}
-    forged = await http.post(f"/api/calls/{call['call_id']}/verdict", params=mallory, json=verdict)
+    forged = await http.post(f"/api/calls/{call['call_id']}/verdict", headers=mallory, json=verdict)
     assert forged.status_code == 404
-    mine = await http.get(f"/api/calls/{call['call_id']}", params={"user": "alice"})
+    mine = await http.get(
+        f"/api/calls/{call['call_id']}", headers=as_user(calledit_server, "alice")
+    )
     assert mine.json()["call"]["status"] == "pending"
 
 
@@ -99,15 +108,19 @@ async def test_logging_a_run_twice_returns_the_same_call(
     calledit_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
     """The same run logged again (WS or HTTP) returns the first call; no duplicate is stored."""
-    async with websockets.connect(calledit_server.ws + "?user=bob") as ws:
+    async with websockets.connect(
+        calledit_server.ws, additional_headers=as_user(calledit_server, "bob")
+    ) as ws:
         run_id = (await make_call(ws))["runId"]
         first = await ask(ws, action="logcall", runId=run_id)
         again = await ask(ws, action="logcall", runId=run_id)
-    over_http = await http.post("/api/calls", params={"user": "bob"}, json={"runId": run_id})
+    over_http = await http.post(
+        "/api/calls", headers=as_user(calledit_server, "bob"), json={"runId": run_id}
+    )
     assert (first["created"], again["created"]) == (True, False)
     assert over_http.status_code == 200 and over_http.json()["created"] is False
     assert again["call"] == first["call"] == over_http.json()["call"]
-    listed = (await http.get("/api/calls", params={"user": "bob"})).json()["calls"]
+    listed = (await http.get("/api/calls", headers=as_user(calledit_server, "bob"))).json()["calls"]
     assert [c["call_id"] for c in listed] == [first["call"]["call_id"]]
 
 
@@ -115,13 +128,17 @@ async def test_post_calls_saves_a_validated_edit(
     calledit_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
     """POST /api/calls with an edited record answers 201 and stores the edit, not the original."""
-    async with websockets.connect(calledit_server.ws + "?user=carol") as ws:
+    async with websockets.connect(
+        calledit_server.ws, additional_headers=as_user(calledit_server, "carol")
+    ) as ws:
         complete = await make_call(ws)
     edited = copy.deepcopy(complete["content"])
     edited["prediction_statement"] = "  The S&P 500 closes at or above 6000 by 2025-03-31.  "
     edited["verification_date"] = "2025-04-01"
     answer = await http.post(
-        "/api/calls", params={"user": "carol"}, json={"runId": complete["runId"], "record": edited}
+        "/api/calls",
+        headers=as_user(calledit_server, "carol"),
+        json={"runId": complete["runId"], "record": edited},
     )
     assert answer.status_code == 201
     record = answer.json()["call"]["record"]
@@ -167,7 +184,9 @@ async def test_a_bad_edit_is_refused_naming_the_field(
     calledit_server: LiveServer, http: httpx.AsyncClient, edit: Any, field: str, why: str
 ) -> None:
     """A malformed or oversized edit gets invalid_record naming the field; nothing is saved."""
-    async with websockets.connect(calledit_server.ws + "?user=dave") as ws:
+    async with websockets.connect(
+        calledit_server.ws, additional_headers=as_user(calledit_server, "dave")
+    ) as ws:
         complete = await make_call(ws)
         record = copy.deepcopy(complete["content"])
         edit(record)
@@ -176,7 +195,9 @@ async def test_a_bad_edit_is_refused_naming_the_field(
         assert error["message"].startswith(f"{field}:") and why in error["message"]
         ok = await ask(ws, action="logcall", runId=complete["runId"])
         assert ok["type"] == "logcall_result"
-    listed = (await http.get("/api/calls", params={"user": "dave"})).json()["calls"]
+    listed = (await http.get("/api/calls", headers=as_user(calledit_server, "dave"))).json()[
+        "calls"
+    ]
     assert [c["record"] for c in listed] == [complete["content"]]
 
 
@@ -243,14 +264,16 @@ async def test_calls_list_newest_first_in_pages(
         "Bitcoin will pass $150k by June 2025",
         "The S&P 500 will reach 6000 points by March 2025",
     ]
-    async with websockets.connect(calledit_server.ws + "?user=erin") as ws:
+    async with websockets.connect(
+        calledit_server.ws, additional_headers=as_user(calledit_server, "erin")
+    ) as ws:
         for prompt in prompts:
             run_id = (await make_call(ws, prompt))["runId"]
             await ask(ws, action="logcall", runId=run_id)
-    user = {"user": "erin"}
-    first = (await http.get("/api/calls", params={**user, "limit": "2"})).json()
+    user = as_user(calledit_server, "erin")
+    first = (await http.get("/api/calls", params={"limit": "2"}, headers=user)).json()
     second = (
-        await http.get("/api/calls", params={**user, "limit": "2", "cursor": first["next"]})
+        await http.get("/api/calls", params={"limit": "2", "cursor": first["next"]}, headers=user)
     ).json()
     statements = [c["record"]["prediction_statement"] for c in first["calls"] + second["calls"]]
     assert statements == [p + "." for p in reversed(prompts)]
@@ -261,7 +284,7 @@ async def test_calls_list_newest_first_in_pages(
         ({"limit": "101"}, "limit"),
         ({"cursor": "%%%"}, "cursor"),
     ]:
-        bad = await http.get("/api/calls", params={**user, **params})
+        bad = await http.get("/api/calls", params=params, headers=user)
         assert bad.status_code == 422 and bad.json()["message"].startswith(field)
 
 
@@ -269,18 +292,20 @@ async def test_a_verdict_can_be_recorded_by_hand(
     calledit_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
     """POST /api/calls/{id}/verdict stores {status, reasoning, evidence} and moves the status."""
-    async with websockets.connect(calledit_server.ws + "?user=frank") as ws:
+    async with websockets.connect(
+        calledit_server.ws, additional_headers=as_user(calledit_server, "frank")
+    ) as ws:
         run_id = (await make_call(ws))["runId"]
         call_id = (await ask(ws, action="logcall", runId=run_id))["call"]["call_id"]
-    user = {"user": "frank"}
+    user = as_user(calledit_server, "frank")
     verdict = {
         "status": "verified_true",
         "reasoning": "It closed at 6,032 on 2025-02-18.",
         "evidence": [{"source": "S&P Dow Jones Indices", "finding": "Close 6032.38"}],
     }
-    answer = await http.post(f"/api/calls/{call_id}/verdict", params=user, json=verdict)
+    answer = await http.post(f"/api/calls/{call_id}/verdict", headers=user, json=verdict)
     assert answer.status_code == 200
-    call = (await http.get(f"/api/calls/{call_id}", params=user)).json()["call"]
+    call = (await http.get(f"/api/calls/{call_id}", headers=user)).json()["call"]
     assert call["status"] == "verified_true"
     assert {k: call["verdict"][k] for k in verdict} == verdict
     assert call["verdict"]["verified_at"]
@@ -289,9 +314,9 @@ async def test_a_verdict_can_be_recorded_by_hand(
         ({"status": "inconclusive", "evidence": ["just text"]}, "evidence.0"),
         ({"status": "inconclusive", "by": "me"}, "by"),
     ]:
-        bad = await http.post(f"/api/calls/{call_id}/verdict", params=user, json=body)
+        bad = await http.post(f"/api/calls/{call_id}/verdict", headers=user, json=body)
         assert bad.status_code == 422 and field in bad.json()["message"]
-    missing = await http.post("/api/calls/nope/verdict", params=user, json=verdict)
+    missing = await http.post("/api/calls/nope/verdict", headers=user, json=verdict)
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
 
 
@@ -391,13 +416,12 @@ async def test_my_calls_pages_through_the_real_cursor_without_gaps_or_repeats(
     ids = await _seed_calls(paged_store_url, "paula", PAGED_CALLS)
     settings = Settings(model="scripted", store=paged_store_url)
     with serve(load_app("calledit"), settings) as live:
+        paula = as_user(live, "paula")
         async with httpx.AsyncClient(base_url=live.http, timeout=15) as client:
             seen, pages, cursor = [], 0, None
             while True:
-                params = {"user": "paula", "limit": str(PAGE)} | (
-                    {"cursor": cursor} if cursor else {}
-                )
-                answer = await client.get("/api/calls", params=params)
+                params = {"limit": str(PAGE)} | ({"cursor": cursor} if cursor else {})
+                answer = await client.get("/api/calls", params=params, headers=paula)
                 assert answer.status_code == 200, answer.text
                 body = answer.json()
                 seen += [c["call_id"] for c in body["calls"]]
@@ -423,7 +447,9 @@ async def test_my_calls_refuses_a_garbled_or_foreign_cursor(paged_store_url: str
     with serve(load_app("calledit"), Settings(model="scripted", store=paged_store_url)) as live:
         async with httpx.AsyncClient(base_url=live.http, timeout=15) as client:
             for cursor in foreign:
-                answer = await client.get("/api/calls", params={"user": "paula", "cursor": cursor})
+                answer = await client.get(
+                    "/api/calls", params={"cursor": cursor}, headers=as_user(live, "paula")
+                )
                 assert answer.status_code == 422, (cursor, answer.text)
                 assert answer.json()["code"] == "invalid_request"
                 assert answer.json()["message"] == "cursor: is malformed", cursor

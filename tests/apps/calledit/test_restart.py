@@ -15,6 +15,7 @@ import httpx
 import websockets
 
 from tests.conftest import free_port, recv_json, recv_run
+from tests.identities import as_user
 
 AGENTSTREAM = str(Path(sys.executable).parent / "agentstream")
 PROMPT = "The S&P 500 will reach 6000 points by March 2025"
@@ -66,29 +67,32 @@ def agentstream_serve(db: Path, log: Path) -> Iterator[str]:
 
 
 async def test_a_logged_call_survives_a_server_restart(tmp_path: Path) -> None:
-    """makecall → logcall → GET /api/calls lists it; after a restart it is still there, once."""
+    """makecall → logcall → GET /api/calls lists it; after a restart it is still there, once,
+    for the same identity cookie (the signing secret is kept next to the database)."""
     db, log = tmp_path / "x.db", tmp_path / "server.log"
     with agentstream_serve(db, log) as host:
-        async with websockets.connect(f"ws://{host}/ws?user=zoe") as ws:
+        # The cookie is signed with the secret.key kept by the database: it outlives the server.
+        zoe = as_user(f"http://{host}", "zoe")
+        async with websockets.connect(f"ws://{host}/ws", additional_headers=zoe) as ws:
             await ws.send(
                 json.dumps({"action": "makecall", "prompt": PROMPT, "timezone": "America/New_York"})
             )
             run_id = (await recv_run(ws))[-1]["runId"]
             await ws.send(json.dumps({"action": "logcall", "runId": run_id, "requestId": "r1"}))
             logged = await recv_json(ws)
-        before = httpx.get(f"http://{host}/api/calls", params={"user": "zoe"}).json()
+        before = httpx.get(f"http://{host}/api/calls", headers=zoe).json()
     call = logged["call"]
     assert logged["type"] == "logcall_result" and logged["created"] is True
     assert call["record"]["verification_date"] == "2025-03-31"
     assert before == {"calls": [call], "next": None}
 
     with agentstream_serve(db, log) as host:
-        after = httpx.get(f"http://{host}/api/calls", params={"user": "zoe"}).json()
-        one = httpx.get(f"http://{host}/api/calls/{call['call_id']}", params={"user": "zoe"})
-        async with websockets.connect(f"ws://{host}/ws?user=zoe") as ws:
+        after = httpx.get(f"http://{host}/api/calls", headers=zoe).json()
+        one = httpx.get(f"http://{host}/api/calls/{call['call_id']}", headers=zoe)
+        async with websockets.connect(f"ws://{host}/ws", additional_headers=zoe) as ws:
             await ws.send(json.dumps({"action": "logcall", "runId": run_id}))
             again = await recv_json(ws)
-        listed = httpx.get(f"http://{host}/api/calls", params={"user": "zoe"}).json()
+        listed = httpx.get(f"http://{host}/api/calls", headers=zoe).json()
     assert after == {"calls": [call], "next": None}
     assert one.json() == {"call": call}
     # The run is gone from memory; its recorded RunFinished still identifies the same call.

@@ -20,6 +20,7 @@ from agentstream.models.scripted import ScriptedModel
 from agentstream.protocol.events import Event, TextMessageChunk, ToolCallChunk, ToolCallResult
 from agentstream.runs.run import Run
 from tests.conftest import LiveServer, recv_json, recv_run
+from tests.identities import as_user
 
 PROMPT = "The S&P 500 will reach 6000 points by March 2025"
 RECORD = {
@@ -58,7 +59,9 @@ async def test_verify_streams_then_saves_an_inconclusive_verdict(
     calledit_server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Once due, verify streams tools and text, then saves an inconclusive verdict, no evidence."""
-    async with websockets.connect(calledit_server.ws + "?user=gina") as ws:
+    async with websockets.connect(
+        calledit_server.ws, additional_headers=as_user(calledit_server, "gina")
+    ) as ws:
         call_id = await logged_call(ws, monkeypatch)
         monkeypatch.setenv("AGENTSTREAM_NOW", "2025-04-02T09:00:00")
         frames = await verify(ws, call_id)
@@ -75,7 +78,9 @@ async def test_verify_streams_then_saves_an_inconclusive_verdict(
     assert "Compare it with the criteria" in verdict["reasoning"]  # and its steps
     assert verdict["verified_at"].startswith("2025-04-02")
     async with httpx.AsyncClient(base_url=calledit_server.http) as client:
-        call = (await client.get(f"/api/calls/{call_id}", params={"user": "gina"})).json()["call"]
+        call = (
+            await client.get(f"/api/calls/{call_id}", headers=as_user(calledit_server, "gina"))
+        ).json()["call"]
     assert call["status"] == "inconclusive" and call["verdict"] == verdict
 
 
@@ -83,7 +88,9 @@ async def test_a_call_not_yet_due_is_refused_unless_forced(
     calledit_server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """verify before the verification date ends in a not_due error; force verifies it anyway."""
-    async with websockets.connect(calledit_server.ws + "?user=hal") as ws:
+    async with websockets.connect(
+        calledit_server.ws, additional_headers=as_user(calledit_server, "hal")
+    ) as ws:
         call_id = await logged_call(ws, monkeypatch)
         early = await verify(ws, call_id)
         forced = await verify(ws, call_id, force=True)
@@ -96,7 +103,9 @@ async def test_a_verified_call_is_not_verified_again_unless_forced(
     calledit_server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A call that has a verdict is not re-verified by accident (already_verified)."""
-    async with websockets.connect(calledit_server.ws + "?user=ivy") as ws:
+    async with websockets.connect(
+        calledit_server.ws, additional_headers=as_user(calledit_server, "ivy")
+    ) as ws:
         call_id = await logged_call(ws, monkeypatch)
         monkeypatch.setenv("AGENTSTREAM_NOW", "2025-04-02T09:00:00")
         await verify(ws, call_id)
@@ -110,9 +119,13 @@ async def test_an_unknown_or_foreign_call_is_not_found(
     calledit_server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """verify of an unknown call, or of another user's, fails with not_found naming callId."""
-    async with websockets.connect(calledit_server.ws + "?user=jo") as ws:
+    async with websockets.connect(
+        calledit_server.ws, additional_headers=as_user(calledit_server, "jo")
+    ) as ws:
         call_id = await logged_call(ws, monkeypatch)
-    async with websockets.connect(calledit_server.ws + "?user=kim") as ws:
+    async with websockets.connect(
+        calledit_server.ws, additional_headers=as_user(calledit_server, "kim")
+    ) as ws:
         foreign = await verify(ws, call_id, force=True)
         unknown = await verify(ws, "no-such-call")
         await ws.send(json.dumps({"action": "verify", "callId": "has space"}))

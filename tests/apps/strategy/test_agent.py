@@ -18,6 +18,7 @@ from agentstream.apps.strategy.agent import last_strategy
 from agentstream.apps.strategy.schemas import StrategyJSON
 from agentstream.gateway.settings import Settings
 from tests.conftest import LiveServer, recv_json, serve
+from tests.identities import as_user
 
 ASK = "I have $5000 and want a conservative strategy with 3% monthly returns"
 
@@ -226,3 +227,22 @@ def test_last_strategy_is_the_newest_assistant_turn_that_validated() -> None:
     ]
     assert last_strategy(turns) == {"n": 2}
     assert last_strategy([]) is None
+
+
+async def test_another_identitys_chat_reads_like_an_empty_one(store_url: str) -> None:
+    """Mallory asking for Alice's conversation id gets what a random id gets: an empty chat."""
+    with strategy_server(store_url) as live:
+        alice = as_user(live, "alice")
+        async with websockets.connect(chat_url(live), additional_headers=alice) as ws:
+            await ws.send(json.dumps({"message": ASK, "conversationId": "c1"}))
+            await recv_response(ws)
+            await ws.send(json.dumps({"action": "history", "conversationId": "c1"}))
+            own = await recv_json(ws)
+        mallory = as_user(live, "mallory")
+        async with websockets.connect(chat_url(live), additional_headers=mallory) as ws:
+            answers = []
+            for conversation in ("c1", "never-used"):
+                await ws.send(json.dumps({"action": "history", "conversationId": conversation}))
+                answers.append(await recv_json(ws) | {"conversationId": "<id>"})
+    assert len(own["messages"]) == 2 and own["strategy_json"] is not None
+    assert answers[0] == answers[1] and answers[0]["messages"] == []

@@ -18,6 +18,7 @@ from agentstream.gateway.settings import Settings
 from agentstream.models.scripted import ScriptedModel
 from agentstream.protocol.events import Custom
 from tests.conftest import LiveServer, recv_json, serve
+from tests.identities import as_user
 
 TERMINAL = ("stream_complete", "error")
 
@@ -131,18 +132,18 @@ async def test_second_turn_prompt_includes_the_first_turn(
 async def test_history_survives_a_restart_and_is_shared_by_tabs(store_url: str) -> None:
     """After a restart a second socket reads the thread and continues it."""
     with titles_server(store_url) as live:
-        async with websockets.connect(live.ws + "?user=ann") as ws:
+        async with websockets.connect(live.ws, additional_headers=as_user(live, "ann")) as ws:
             await ws.send(stream("novel", "A mystery novel set in a lighthouse"))
             await recv_titles_run(ws)
     with titles_server(store_url) as live:
-        async with websockets.connect(live.ws + "?user=ann") as tab:
+        async with websockets.connect(live.ws, additional_headers=as_user(live, "ann")) as tab:
             await tab.send(
                 json.dumps({"action": "history", "projectId": "novel", "requestId": "h1"})
             )
             reply = await recv_json(tab)
             await tab.send(stream("novel", "Something darker"))
             frames = await recv_titles_run(tab)
-        async with websockets.connect(live.ws + "?user=bob") as other:
+        async with websockets.connect(live.ws, additional_headers=as_user(live, "bob")) as other:
             await other.send(json.dumps({"action": "history", "projectId": "novel"}))
             stranger = await recv_json(other)
     assert reply["type"] == "history_result" and reply["requestId"] == "h1"

@@ -20,8 +20,9 @@ HARNESS = """
 const as = await import('/static/agentstream.js');
 class FakeSocket {
   static all = [];
-  constructor(url) {
-    this.url = url; this.readyState = 0; this.sent = []; FakeSocket.all.push(this);
+  constructor(url, protocols) {
+    this.url = url; this.protocols = protocols;
+    this.readyState = 0; this.sent = []; FakeSocket.all.push(this);
   }
   send(text) { this.sent.push(JSON.parse(text)); }
   close(code = 1000) {
@@ -43,7 +44,7 @@ const until = async (check, what = 'condition') => {
 };
 const client = (options = {}) => new as.AgentStream({
   url: 'ws://agentstream.test/ws', user: 'u1', dialect: 'calledit', WebSocket: FakeSocket,
-  backoff: { initialMs: 1, maxMs: 4, jitter: 0 }, heartbeatMs: 0, ...options });
+  backoff: { initialMs: 1, maxMs: 4, jitter: 0 }, heartbeatMs: 0, fallback: false, ...options });
 const without = (message, key = 'requestId') => {
   const { [key]: _, ...rest } = message; return rest;
 };

@@ -14,7 +14,7 @@ from agentstream.apps.calledit.calls import HTTP_ROUTES, logcall, verify
 from agentstream.apps.calledit.schemas import MakeCall
 from agentstream.apps.calledit.shapes import LogCall
 from agentstream.apps.calledit.verify import VerifyCall
-from agentstream.gateway.routes import AgentApp
+from agentstream.gateway.routes import AgentApp, ChatInput
 
 app = AgentApp(
     name="calledit",
@@ -22,6 +22,7 @@ app = AgentApp(
     dialect="calledit",
     static_dir=Path(__file__).resolve().parent / "static",
     http_routes=list(HTTP_ROUTES),
+    chat=ChatInput(action="makecall", text="prompt"),
 )
 app.run("makecall", MakeCall)(make_call)
 app.reply("logcall", LogCall)(logcall)

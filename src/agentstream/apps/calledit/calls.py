@@ -50,7 +50,7 @@ from agentstream.apps.calledit.verify import (
 )
 from agentstream.gateway.app import BadMessage, validation_message
 from agentstream.gateway.context import ReplyContext, RouteContext
-from agentstream.gateway.identity import identify
+from agentstream.gateway.credentials import user_of
 from agentstream.protocol.codec import DecodeError, loads
 from agentstream.protocol.events import Event, RunError, RunFinished, RunStarted
 from agentstream.runs.log import LogGap
@@ -365,7 +365,7 @@ async def verify(request: VerifyCall, ctx: RouteContext) -> AsyncIterator[Event]
 
 def request_user(request: Request) -> str:
     """Who is asking over HTTP (the gateway's one identity rule)."""
-    return identify(request)
+    return user_of(request)
 
 
 def _error(exc: CallError) -> JSONResponse:

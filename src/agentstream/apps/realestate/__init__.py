@@ -7,7 +7,7 @@ from pathlib import Path
 from agentstream.apps.realestate.http_invoke import ROUTES
 from agentstream.apps.realestate.orchestrator import invoke, unknown_action
 from agentstream.apps.realestate.schemas import AnyMessage, Invoke
-from agentstream.gateway.routes import DEFAULT_ROUTE, AgentApp
+from agentstream.gateway.routes import DEFAULT_ROUTE, AgentApp, ChatInput
 from agentstream.protocol.dialects import realestate as _dialect  # noqa: F401  (registers it)
 
 app = AgentApp(
@@ -16,6 +16,7 @@ app = AgentApp(
     dialect="realestate",
     static_dir=Path(__file__).resolve().parent / "static",
     http_routes=list(ROUTES),
+    chat=ChatInput(action="invoke", text="question"),
 )
 app.run("invoke", Invoke)(invoke)
 app.reply(DEFAULT_ROUTE, AnyMessage)(unknown_action)

@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from agentstream.gateway.credentials import user_of
 from agentstream.gateway.http import Collector, dispatcher_of, invoke_raw
-from agentstream.gateway.identity import identify
 from agentstream.protocol.dialects import get_dialect
 
 
@@ -28,7 +28,7 @@ def _failure(error: str, status: int, code: str) -> JSONResponse:
 async def invoke_http(request: Request) -> Response:
     """Run ``invoke`` for an HTTP caller and answer its result."""
     # Our dialect, whatever the caller asked for: the answer below is unwrapped from it.
-    collector = Collector(get_dialect("realestate"), identify(request))
+    collector = Collector(get_dialect("realestate"), user_of(request))
     frame, status = await invoke_raw(
         dispatcher_of(request), await request.body(), collector, default_action="invoke"
     )

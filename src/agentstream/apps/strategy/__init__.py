@@ -6,7 +6,7 @@ from pathlib import Path
 
 from agentstream.apps.strategy.agent import chat, history
 from agentstream.apps.strategy.schemas import StrategyChat, StrategyHistory
-from agentstream.gateway.routes import DEFAULT_ROUTE, AgentApp
+from agentstream.gateway.routes import DEFAULT_ROUTE, AgentApp, ChatInput
 from agentstream.protocol.dialects import strategy as _dialect  # noqa: F401  (registers it)
 
 app = AgentApp(
@@ -16,6 +16,7 @@ app = AgentApp(
     static_dir=Path(__file__).resolve().parent / "static",
     # The seed's client connects to /ws/chat; /ws keeps the shared browser client's default.
     ws_paths=("/ws/chat", "/ws"),
+    chat=ChatInput(action="chat", text="message", thread="conversationId", history="history"),
 )
 app.run("chat", StrategyChat)(chat)
 app.reply("history", StrategyHistory)(history)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from agentstream.apps.titles.agent import history, stream_titles
 from agentstream.apps.titles.schemas import History, StreamTitles
-from agentstream.gateway.routes import AgentApp
+from agentstream.gateway.routes import AgentApp, ChatInput
 from agentstream.protocol.dialects import titles as _dialect  # noqa: F401  (registers it)
 
 app = AgentApp(
@@ -14,6 +14,7 @@ app = AgentApp(
     title="Title Generator",
     dialect="titles",
     static_dir=Path(__file__).resolve().parent / "static",
+    chat=ChatInput(action="stream", text="userInput", thread="projectId", history="chat_history"),
 )
 app.run("stream", StreamTitles)(stream_titles)
 app.reply("history", History)(history)

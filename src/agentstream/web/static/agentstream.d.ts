@@ -9,6 +9,8 @@ export declare const Status: Readonly<{
   LIVE: "live";
   RECONNECTING: "reconnecting";
   OFFLINE: "offline";
+  /** WebSockets are blocked (a proxy): runs go over HTTP and SSE; WebSockets are retried. */
+  FALLBACK: "fallback";
 }>;
 export type ConnectionStatus = (typeof Status)[keyof typeof Status];
 
@@ -175,6 +177,16 @@ export interface AgentStreamOptions {
   autoConnect?: boolean;
   /** A WebSocket implementation (tests pass a fake). */
   WebSocket?: typeof WebSocket;
+  /** Use HTTP + SSE when WebSockets cannot open but the server answers HTTP (default true). */
+  fallback?: boolean;
+  /** Failed sockets in a row before checking for fallback (default 2). */
+  fallbackAfter?: number;
+  /** In fallback mode, try a WebSocket again this often (default 30000). */
+  wsRetryMs?: number;
+  /** An HTTP implementation for fallback mode (default globalThis.fetch). */
+  fetch?: typeof fetch;
+  /** An EventSource implementation for fallback mode (default globalThis.EventSource). */
+  EventSource?: typeof EventSource;
 }
 
 export interface StatusDetail {
@@ -209,6 +221,8 @@ export declare class AgentStream extends EventTarget {
   retryAt: number | null;
   closeCode: number | null;
   socket: WebSocket | null;
+  /** True while runs go over HTTP + SSE because WebSockets cannot open (status `fallback`). */
+  fallback: boolean;
   /** Runs that have an id and have not ended. */
   runs: Map<string, Run>;
   /** Runs sent (or to send) that the server has not acknowledged yet. */

@@ -9,7 +9,9 @@
  *   duplicates nothing;
  * - multiplexes several runs on one socket ({@link Run}), each cancellable;
  * - sends request/reply actions (`logcall` → `logcall_result`) as promises;
- * - pairs every answer with the message it answers by `requestId`.
+ * - pairs every answer with the message it answers by `requestId`;
+ * - falls back to HTTP + Server-Sent Events when WebSockets are blocked (status `fallback`),
+ *   keeping resume (`Last-Event-ID`) and cancel (an HTTP call), and retries WebSockets later.
  *
  * It understands both the `agentstream` dialect (AG-UI-shaped frames) and seed dialects such as
  * `calledit`; {@link normalizeFrame} maps either onto one small event vocabulary.
@@ -17,7 +19,8 @@
  * This file only re-exports; each concern lives in its own module under `agentstream/`:
  * `status.js` (statuses, backoff, ids), `frames.js` (dialects → run events), `patch.js`
  * (JSON Patch), `run.js` (one run), `answers.js` (requestId pairing), `connection.js` (the
- * socket, reconnect, heartbeat) and `client.js` (runs and requests over the connection).
+ * socket, reconnect, heartbeat, fallback), `sse.js` (runs over HTTP + SSE) and `client.js`
+ * (runs and requests over the connection).
  *
  * @example
  * import { AgentStream } from "/static/agentstream.js";

@@ -106,3 +106,10 @@ def test_an_unanswered_ping_means_a_dead_socket(page: Any) -> None:
     """,
     )
     assert result["pings"] >= 2 and result["replaced"] == 3
+
+
+def test_a_token_is_offered_as_the_bearer_subprotocol(page: Any) -> None:
+    """With a token the socket offers ["agentstream.bearer", token]; without one, no protocols."""
+    offered = js(page, "client({token: 'abc.def'}); return last().protocols;")
+    plain = js(page, "client(); return last().protocols ?? null;")
+    assert offered == ["agentstream.bearer", "abc.def"] and plain is None

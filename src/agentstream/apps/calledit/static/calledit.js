@@ -19,6 +19,7 @@ const CONN_TEXT = {
   [Status.LIVE]: "Live",
   [Status.RECONNECTING]: "Reconnecting…",
   [Status.OFFLINE]: "Offline",
+  [Status.FALLBACK]: "Fallback mode (SSE)",
 };
 let connTicker = 0;
 

@@ -28,7 +28,7 @@ export class CallView {
     this.transcript = new Transcript();
     this.card = new Card();
     setRunState("streaming");
-    this.setProgress(client.status === Status.LIVE ? "Sending your call…" : "Waiting for the connection…", 6);
+    this.setProgress(client.status === Status.LIVE || client.fallback ? "Sending your call…" : "Waiting for the connection…", 6);
     this.listen();
   }
 

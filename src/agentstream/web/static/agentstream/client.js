@@ -8,10 +8,12 @@ import { AgentStreamError, Answers } from "./answers.js";
 import { Connection } from "./connection.js";
 import { normalizeFrame } from "./frames.js";
 import { Run } from "./run.js";
+import { SseTransport } from "./sse.js";
 import { nextRequestId } from "./status.js";
 
 /**
- * A WebSocket connection to an agentstream server.
+ * A WebSocket connection to an agentstream server (over HTTP and SSE while WebSockets are
+ * blocked: fallback mode, see connection.js and sse.js).
  *
  * Events: `status` ({@link import("./connection.js").StatusDetail}), `run` (a run started:
  * `detail.run`), `message` (every parsed frame: `detail.frame`), `error` (an error frame tied to
@@ -29,6 +31,8 @@ export class AgentStream extends Connection {
     this._answers = new Answers();
     /** @type {Array<import("./answers.js").PendingReply>} replies asked for while no socket was open */
     this._outbox = [];
+    /** Runs, cancels and replies over HTTP + SSE while in fallback mode. */
+    this._sse = new SseTransport(this);
     if (options.autoConnect ?? true) this.connect();
   }
 
@@ -41,7 +45,7 @@ export class AgentStream extends Connection {
   start(action, payload = {}) {
     const run = new Run(this, action, payload);
     this.pendingRuns.add(run);
-    if (this._isOpen()) this._sendStart(run);
+    if (this._canSend()) this._sendStart(run);
     return run;
   }
 
@@ -57,7 +61,7 @@ export class AgentStream extends Connection {
     if (existing) return existing;
     const run = new Run(this, action, {}, { runId, lastSeq });
     this.runs.set(runId, run);
-    if (this._isOpen()) this._resumeRun(run);
+    if (this._canSend()) this._resumeRun(run);
     return run;
   }
 
@@ -77,12 +81,23 @@ export class AgentStream extends Connection {
         this._answers.remove((a) => a.reply === reply);
         reject(new AgentStreamError(`${action}: no answer within ${this.options.requestTimeoutMs} ms`, "timeout"));
       }, this.options.requestTimeoutMs);
-      if (this._isOpen()) this._sendReply(reply);
+      if (this._canSend()) this._sendReply(reply);
       else this._outbox.push(reply);
     });
   }
 
+  /** Close for good (the socket, or the SSE streams in fallback mode). */
+  close() {
+    this._sse.closeAll();
+    super.close();
+  }
+
   // -- sending ---------------------------------------------------------------------------------
+
+  /** Whether work can go out now: on a live socket, or over HTTP in fallback mode. */
+  _canSend() {
+    return this._isOpen() || this.fallback;
+  }
 
   /** Send `message` with a requestId and remember what awaits its answer. */
   _send(message, waiting) {
@@ -100,27 +115,31 @@ export class AgentStream extends Connection {
       run._fail("Cancelled before it started", "cancelled");
       return;
     }
+    if (this.fallback) return void this._sse.start(run);
     this._send({ action: run.action, ...run.payload }, { action: run.action, requestId: run.requestId, run });
   }
 
   _sendReply(reply) {
+    if (this.fallback) return void this._sse.reply(reply);
     this._send({ action: reply.action, ...reply.payload }, { action: reply.action, requestId: reply.requestId, reply });
   }
 
   _resumeRun(run) {
     if (!run.id || run.done) return;
+    if (this.fallback) return void this._sse.follow(run);
     run._awaitingResume = true;
     this._send({ action: "resume", runId: run.id, lastSeq: run.lastSeq }, { action: "resume", run });
   }
 
   _sendCancel(run) {
+    if (this.fallback) return void this._sse.cancel(run);
     this._send({ action: "cancel", runId: run.id }, { action: "cancel", run });
   }
 
   _cancel(run) {
     if (!run.id) {
       // Not acknowledged yet: the cancel goes out as soon as the run id is known.
-      if (!this._answers.some((a) => a.run === run)) {
+      if (!this._answers.some((a) => a.run === run) && !this._sse.starting.has(run)) {
         this.pendingRuns.delete(run);
         run._fail("Cancelled before it started", "cancelled");
       }
@@ -149,11 +168,20 @@ export class AgentStream extends Connection {
     }
     for (const run of [...this.pendingRuns]) {
       // A `status` listener may already have sent it on this socket.
-      if (!this._answers.some((a) => a.run === run)) this._sendStart(run);
+      if (!this._answers.some((a) => a.run === run) && !this._sse.starting.has(run)) this._sendStart(run);
     }
     const outbox = this._outbox;
     this._outbox = [];
     for (const reply of outbox) this._sendReply(reply);
+  }
+
+  _onFallback() {
+    // Same as a new socket: follow what was in flight, then send what never got an answer.
+    this._onLive();
+  }
+
+  _onFallbackEnd() {
+    this._sse.closeAll();
   }
 
   _onFrame(frame) {

@@ -1,7 +1,13 @@
 /**
  * One WebSocket kept open: status, reconnect with backoff, heartbeat, and the browser's
  * online/offline/visibility signals. Knows nothing of runs: {@link AgentStream} builds on it
- * through four hooks (`_onLive`, `_onFrame`, `_onDropped`, `_onRefused`) and `_ping`.
+ * through hooks (`_onLive`, `_onFrame`, `_onDropped`, `_onRefused`, `_onFallback`,
+ * `_onFallbackEnd`) and `_ping`.
+ *
+ * Fallback mode: when `fallbackAfter` sockets in a row cannot open (or close within
+ * `QUICK_CLOSE_MS` of opening) while the server answers `/healthz` over HTTP, something between
+ * (a proxy) blocks WebSockets. The status turns `fallback` and the layer above carries on over
+ * SSE; a WebSocket is tried again every `wsRetryMs`, and the first one that opens ends it.
  * @module agentstream/connection
  */
 
@@ -10,7 +16,11 @@ import { DEFAULT_BACKOFF, FATAL_CLOSE_CODES, Status, backoffDelay, browserUserId
 /**
  * @typedef {Object} AgentStreamOptions
  * @property {string} [url] WebSocket URL; default `ws(s)://<this host>/ws`
- * @property {string} [user] the user id runs belong to; default {@link browserUserId}
+ * @property {string} [user] a name sent as `?user=`; the server ignores it (identity is proven by
+ *   the page's HttpOnly cookie, sent with the upgrade by the browser, or by `token`)
+ * @property {string} [token] a bearer token (JWT or API key) for a server with authentication on;
+ *   offered as the subprotocols `["agentstream.bearer", token]` (browsers cannot set headers on
+ *   a WebSocket upgrade), the server echoes `agentstream.bearer`
  * @property {string} [dialect] wire format (`agentstream`, `calledit`…); default: the app's own
  * @property {import("./status.js").BackoffOptions} [backoff]
  * @property {number} [offlineAfter=4] failed attempts before the status says `offline`
@@ -20,7 +30,15 @@ import { DEFAULT_BACKOFF, FATAL_CLOSE_CODES, Status, backoffDelay, browserUserId
  * @property {number} [requestTimeoutMs=15000] how long `request()` waits
  * @property {boolean} [autoConnect=true] connect in the constructor
  * @property {typeof WebSocket} [WebSocket] a WebSocket implementation (tests pass a fake)
+ * @property {boolean} [fallback=true] use SSE when WebSockets are blocked (see above)
+ * @property {number} [fallbackAfter=2] failed sockets in a row before checking for fallback
+ * @property {number} [wsRetryMs=30000] in fallback mode, try a WebSocket again this often
+ * @property {typeof fetch} [fetch] an HTTP implementation (tests pass their own)
+ * @property {typeof EventSource} [EventSource] an EventSource implementation
  */
+
+/** A socket that closes sooner than this after opening did not really work. */
+export const QUICK_CLOSE_MS = 1500;
 
 /**
  * @typedef {Object} StatusDetail
@@ -40,13 +58,24 @@ export class Connection extends EventTarget {
     this.options = {
       url: options.url ?? defaultUrl,
       user: options.user ?? browserUserId(),
+      token: options.token ?? null,
       dialect: options.dialect ?? "",
       backoff: { ...DEFAULT_BACKOFF, ...(options.backoff ?? {}) },
       offlineAfter: options.offlineAfter ?? 4,
       heartbeatMs: options.heartbeatMs ?? 20000,
       requestTimeoutMs: options.requestTimeoutMs ?? 15000,
       WebSocket: options.WebSocket ?? globalThis.WebSocket,
+      fallback: options.fallback ?? true,
+      fallbackAfter: options.fallbackAfter ?? 2,
+      wsRetryMs: options.wsRetryMs ?? 30000,
+      fetch: options.fetch ?? globalThis.fetch?.bind(globalThis),
+      EventSource: options.EventSource ?? globalThis.EventSource,
     };
+    /** True while runs go over SSE because WebSockets cannot open (status `fallback`). */
+    this.fallback = false;
+    /** Sockets in a row that never opened or closed at once. */
+    this._failedSockets = 0;
+    this._openedAt = 0;
     /** @type {string} one of {@link Status} */
     this.status = Status.CONNECTING;
     /** Failed attempts since the last successful open. */
@@ -98,15 +127,20 @@ export class Connection extends EventTarget {
     this.retryAt = null;
     if (this.socket && this.socket.readyState <= 1) return;
     // While retrying, the status stays "reconnecting"/"offline" until a socket opens.
-    if (reopening || this.attempt === 0) this._setStatus(Status.CONNECTING);
+    if (!this.fallback && (reopening || this.attempt === 0)) this._setStatus(Status.CONNECTING);
     let socket;
     try {
-      socket = new this.options.WebSocket(this.socketUrl);
+      const token = this.options.token;
+      socket = token
+        ? new this.options.WebSocket(this.socketUrl, ["agentstream.bearer", token])
+        : new this.options.WebSocket(this.socketUrl);
     } catch {
-      this._scheduleRetry(null);
+      this._failedSockets += 1;
+      this._afterFailure(null);
       return;
     }
     this.socket = socket;
+    this._openedAt = 0;
     socket.onopen = () => this._opened(socket);
     socket.onmessage = (e) => this._received(socket, e.data);
     socket.onclose = (e) => this._closed(socket, e.code);
@@ -127,6 +161,7 @@ export class Connection extends EventTarget {
     clearTimeout(this._retryTimer);
     this._listen(false);
     this._stopHeartbeat();
+    this.fallback = false;
     const socket = this.socket;
     this.socket = null;
     socket?.close(1000, "client closed");
@@ -154,6 +189,12 @@ export class Connection extends EventTarget {
     this.attempt = 0;
     this.retryAt = null;
     this._everLive = true;
+    this._openedAt = Date.now();
+    if (this.fallback) {
+      // WebSockets work again: the runs move back to the socket (resumed from their last seq).
+      this.fallback = false;
+      this._onFallbackEnd();
+    }
     this._lastFrameAt = Date.now();
     this._setStatus(Status.LIVE);
     this._startHeartbeat();
@@ -163,6 +204,11 @@ export class Connection extends EventTarget {
   _received(socket, data) {
     if (socket !== this.socket) return;
     this._lastFrameAt = Date.now();
+    this._handleData(data);
+  }
+
+  /** One message's text (from the socket or an SSE stream): parse it and hand it on. */
+  _handleData(data) {
     let frame;
     try {
       frame = JSON.parse(typeof data === "string" ? data : new TextDecoder().decode(data));
@@ -186,7 +232,56 @@ export class Connection extends EventTarget {
       this._onRefused(code);
       return;
     }
-    this._scheduleRetry(code);
+    const quick = !this._openedAt || Date.now() - this._openedAt < QUICK_CLOSE_MS;
+    this._failedSockets = quick ? this._failedSockets + 1 : 0;
+    this._afterFailure(code);
+  }
+
+  /** A socket failed: retry it, or (WebSockets blocked) go to or stay in fallback mode. */
+  _afterFailure(code) {
+    if (this.fallback) {
+      this._retryWebSocketLater();
+    } else if (this._fallbackPossible()) {
+      this._checkFallback(code);
+    } else {
+      this._scheduleRetry(code);
+    }
+  }
+
+  _fallbackPossible() {
+    const { fallback, fallbackAfter, fetch, EventSource } = this.options;
+    return fallback && !!fetch && !!EventSource && this._failedSockets >= fallbackAfter &&
+           globalThis.navigator?.onLine !== false;
+  }
+
+  /** The server answers HTTP while its WebSocket fails: go to fallback mode; else keep retrying. */
+  async _checkFallback(code) {
+    let reachable = false;
+    try {
+      const health = new URL(this.socketUrl);
+      health.protocol = health.protocol === "wss:" ? "https:" : "http:";
+      health.pathname = health.pathname.replace(/\/ws(\/chat)?\/?$/, "") + "/healthz";
+      health.search = "";
+      reachable = (await this.options.fetch(health.toString(), { cache: "no-store" })).ok;
+    } catch {
+      reachable = false;
+    }
+    if (this._closedByUser || this.socket) return;
+    if (!reachable) {
+      this._scheduleRetry(code);
+      return;
+    }
+    this.fallback = true;
+    this.attempt = 0;
+    this.retryAt = null;
+    this._setStatus(Status.FALLBACK);
+    this._onFallback();
+    this._retryWebSocketLater();
+  }
+
+  _retryWebSocketLater() {
+    clearTimeout(this._retryTimer);
+    this._retryTimer = setTimeout(() => this.connect(), this.options.wsRetryMs);
   }
 
   _scheduleRetry(code) {
@@ -227,7 +322,7 @@ export class Connection extends EventTarget {
   }
 
   _setStatus(status) {
-    if (status === this.status && (status === Status.LIVE || status === Status.CONNECTING)) return;
+    if (status === this.status && status !== Status.RECONNECTING && status !== Status.OFFLINE) return;
     this.status = status;
     /** @type {StatusDetail} */
     const detail = { status, attempt: this.attempt, retryAt: this.retryAt, closeCode: this.closeCode };
@@ -246,4 +341,8 @@ export class Connection extends EventTarget {
   _onRefused(code) {} // eslint-disable-line no-unused-vars
   /** Send a heartbeat ping. */
   _ping() {}
+  /** WebSockets are blocked: carry on over HTTP and SSE. */
+  _onFallback() {}
+  /** A WebSocket opened again: stop the SSE streams (the runs resume on the socket). */
+  _onFallbackEnd() {}
 }

@@ -9,6 +9,8 @@ export const Status = Object.freeze({
   LIVE: "live",
   RECONNECTING: "reconnecting",
   OFFLINE: "offline",
+  /** WebSockets are blocked (a proxy): runs go over HTTP and SSE; WebSockets are retried. */
+  FALLBACK: "fallback",
 });
 
 /** Close codes after which retrying cannot help (the server refused this client). */
