@@ -13,8 +13,8 @@ from agentstream.gateway.agui_http import conversation, parse_input
 from agentstream.gateway.chat import Turn
 from agentstream.gateway.messages import BadMessage
 from tests.conftest import LiveServer
-from tests.identities import as_user
 from tests.gateway.sse import SSE, events
+from tests.identities import as_user
 
 AGUI_EVENT: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(ag_ui.core.Event)
 PREDICTION = "It will rain in Paris tomorrow"

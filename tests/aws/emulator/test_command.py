@@ -7,10 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from typer.testing import CliRunner
-
 from agentstream.aws.emulator.command import options, watch
-from agentstream.cli import cli
 from tests.aws.emulator.conftest import FIXTURES, connect, start
 
 
@@ -28,12 +25,6 @@ def test_flags_become_options() -> None:
     )
     assert (opts.limits.idle_seconds, opts.limits.integration_timeout) == (5, 3)
     assert opts.management_secret == "s" and opts.model == "scripted" and opts.verbose
-
-
-def test_emulate_with_a_missing_template_is_a_clear_error(tmp_path: Path) -> None:
-    """A template that does not exist is a usage error naming TEMPLATE, exit code 2."""
-    result = CliRunner().invoke(cli, ["emulate", str(tmp_path / "nope.yaml")])
-    assert result.exit_code == 2 and "TEMPLATE" in result.output
 
 
 async def test_watch_reloads_changed_handler_code(tmp_path: Path) -> None:
