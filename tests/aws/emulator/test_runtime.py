@@ -162,3 +162,12 @@ async def test_crash_and_unserialisable_result_are_errors(tmp_path: Path) -> Non
     assert crashed.error_type == "Runtime.ExitError"
     assert marshal.error_type == "Runtime.MarshalError"
     assert after.ok
+
+
+async def test_closed_runtime_starts_no_new_worker(tmp_path: Path) -> None:
+    """After close(), an invocation fails at once instead of starting a process."""
+    runtime = Runtime({"Fn": _function(tmp_path / "f")}, "us-east-1", {})
+    await runtime.close()
+    late = await runtime.invoke("Fn", {})
+    assert not late.ok and late.error_type == "Emulator.Stopped"
+    assert runtime.pools["Fn"].idle == [] and not runtime.pools["Fn"].busy

@@ -211,9 +211,14 @@ class Runtime:
             lid: FunctionPool(fn, lambda_environment(fn, region, extra_env))
             for lid, fn in functions.items()
         }
+        self.closed = False
 
     async def invoke(self, logical_id: str, event: Mapping[str, Any]) -> Invocation:
-        """Invoke the function with that logical id."""
+        """Invoke the function with that logical id (refused once the runtime is closed)."""
+        if self.closed:  # e.g. a $disconnect while the emulator stops: start no new process
+            return Invocation(
+                str(uuid.uuid4()), False, None, "Emulator.Stopped", "emulator stopped"
+            )
         return await self.pools[logical_id].invoke(event)
 
     async def reload(self, logical_id: str) -> None:
@@ -221,6 +226,7 @@ class Runtime:
         await self.pools[logical_id].reload()
 
     async def close(self) -> None:
-        """Stop every worker."""
+        """Stop every worker; later invocations are refused."""
+        self.closed = True
         for pool in self.pools.values():
             await pool.close()
