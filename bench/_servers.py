@@ -60,6 +60,8 @@ def gateway_app() -> Starlette:
             frames_per_second=0,
             max_connections_per_ip=0,
             max_connections_per_user=0,
+            # ...and 1000 live runs of one user: the per-user quota would refuse 980 of them.
+            max_active_runs_per_user=1_000_000,
         ),
     )
 
@@ -115,11 +117,17 @@ def bare_app() -> Starlette:
 if __name__ == "__main__":
     kind, port = sys.argv[1], int(sys.argv[2])
     asgi = gateway_app() if kind == "agentstream" else bare_app()
+    if kind == "agentstream" and os.environ.get("AGENTSTREAM_BENCH_METRICS") == "0":
+        # Measures what /metrics costs: the same gateway with its hooks unplugged.
+        asgi.state.gateway.metrics = None
+        asgi.state.gateway.dispatcher.metrics = None
     uvicorn.run(
         asgi,
         host="127.0.0.1",
         port=port,
         log_level="warning",
         backlog=4096,
-        ws_per_message_deflate=False,
+        # The options bench/options.py compares (defaults: what `agentstream serve` uses).
+        ws=os.environ.get("AGENTSTREAM_BENCH_WS", "auto"),  # type: ignore[arg-type]
+        ws_per_message_deflate=os.environ.get("AGENTSTREAM_BENCH_DEFLATE") == "1",
     )

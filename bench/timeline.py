@@ -21,6 +21,7 @@ import contextlib
 import json
 import socket
 import statistics
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -242,6 +243,7 @@ async def bench_app(app: str, model: str, runs: int, timeout: float) -> str:
             print(
                 f"{app}: first={_fmt(timeline.first_content)} gap={_fmt(timeline.longest_gap)} "
                 f"total={_fmt(timeline.total)} ok={timeline.ok} | {label_of(request)[:40]}",
+                file=sys.stderr,  # progress; the tables on stdout are what run_all.py keeps
                 flush=True,
             )
     return table(app, rows)
@@ -259,7 +261,7 @@ def main() -> None:
         asyncio.run(bench_app(app, args.model, args.runs, args.timeout))
         for app in args.apps.split(",")
     ]
-    print(f"\n`bench/timeline.py --model {args.model}`\n")
+    print(f"(`bench/timeline.py --model {args.model}`)", file=sys.stderr)
     print("\n\n".join(tables))
 
 

@@ -163,3 +163,27 @@ def test_a_frame_that_cannot_be_encoded_becomes_an_error_frame() -> None:
     first, second = frames(outbox)
     assert first["type"] == "error" and first["code"] == "internal_error"
     assert second == {"type": "pong", "requestId": "p"}
+
+
+def test_connections_in_one_dialect_share_one_encoding() -> None:
+    """Two outboxes taking the same event get the very same text object (encoded once)."""
+    event = text("a", 1)
+    first, second = outbox(), outbox()
+    first.add_event(event)
+    second.add_event(event)
+    frame = first.take()
+    assert frame is not None and second.take() is frame
+    assert first.taken is event
+
+
+def test_a_merged_frame_is_encoded_from_the_merged_event() -> None:
+    """Coalesced deltas are a new event: its frame carries both deltas, not b's cached frame."""
+    a, b = text("a", 1), text("b", 2)
+    single = outbox()
+    single.add_event(b)
+    single.take()  # b's own frame is now cached on b
+    box = outbox(coalesce=True)
+    box.add_event(a)
+    box.add_event(b)
+    (frame,) = frames(box)
+    assert frame["delta"] == "ab" and frame["seq"] == 2

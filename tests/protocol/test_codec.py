@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from agentstream.protocol import codec
+from agentstream.protocol.codec import encode, frame_text, to_dict
 from agentstream.protocol.events import (
     Custom,
+    Event,
     RunError,
     RunFinished,
     RunStarted,
@@ -82,3 +87,36 @@ def test_any_text_delta_round_trips(delta: str) -> None:
     """Arbitrary unicode text survives encoding."""
     event = TextMessageChunk(delta=delta)
     assert codec.decode(codec.encode(event)) == event
+
+
+def test_an_event_is_encoded_once_per_dialect() -> None:
+    """frame_text renders a dialect once and hands back the same text after that."""
+    event = TextMessageChunk(delta="hi", message_id="m", run_id="r", seq=1)
+    calls: list[str] = []
+
+    def render(e: Event) -> dict[str, object]:
+        calls.append("x")
+        return {"t": e.type}
+
+    first = frame_text(event, "x", render)
+    assert frame_text(event, "x", render) is first and calls == ["x"]
+    assert frame_text(event, "agentstream", to_dict) == encode(event)
+    assert set(event.frames or {}) == {"x", "agentstream"}
+
+
+def test_the_frame_cache_is_not_part_of_the_event() -> None:
+    """The cache is not a wire field, not compared, and a copy starts without it."""
+    event = TextMessageChunk(delta="hi", message_id="m", run_id="r", seq=1)
+    encode(event)
+    assert "frames" not in to_dict(event)
+    assert event == TextMessageChunk(delta="hi", message_id="m", run_id="r", seq=1)
+    copy = dataclasses.replace(event, delta="ho")
+    assert copy.frames is None and json.loads(encode(copy))["delta"] == "ho"
+
+
+def test_an_unencodable_frame_is_not_cached() -> None:
+    """A frame orjson refuses raises TypeError and leaves nothing cached for that dialect."""
+    event = TextMessageChunk(delta="hi", message_id="m", run_id="r", seq=1)
+    with pytest.raises(TypeError):
+        frame_text(event, "bad", lambda e: {"v": object()})
+    assert "bad" not in (event.frames or {})

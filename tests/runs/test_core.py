@@ -142,3 +142,20 @@ def test_a_republished_event_is_copied_not_changed() -> None:
     second.publish(TextMessageChunk(delta="b"))
     copy = second.publish(event)
     assert (event.run_id, event.seq) == ("run_x", 1) and (copy.run_id, copy.seq) == ("run_y", 2)
+
+
+def test_end_callbacks_run_once_with_the_run_and_a_failing_one_is_contained() -> None:
+    """on_end callbacks get the run once at its end; one that raises does not stop the others."""
+    run = RunCore(owner="u")
+    seen: list[str] = []
+
+    def broken(r: RunCore) -> None:
+        raise ValueError("observer bug")
+
+    run.on_end(broken)
+    run.on_end(lambda r: seen.append(r.state.value))
+    run.publish(TextMessageChunk(delta="a"))
+    assert seen == []
+    run.publish(RunFinished())
+    run.publish(RunFinished())
+    assert seen == ["finished"]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from agentstream.protocol.events import Event, RunError, RunFinished, TextMessageChunk
-from agentstream.runs.recorder import RunRecorder, replay_state, stored_events
+from agentstream.runs.recorder import MAX_PARTS, RunRecorder, replay_state, rows, stored_events
 from agentstream.runs.run import Run
 from agentstream.runs.state import RunState
 from agentstream.stores import Limits, open_store
@@ -26,7 +26,7 @@ def words(n: int) -> object:
 
 
 async def test_every_event_and_the_final_state_are_recorded(tmp_path: object) -> None:
-    """A finished run's events are all in the store, in order, and its state is 'finished'."""
+    """A run's deltas are stored merged, and read back as the very events the run published."""
     async with open_store(f"sqlite:///{tmp_path}/r.db") as store:
         run = Run(owner="u", app="t")
         recorder = RunRecorder(store, run, interval=0.01)
@@ -36,9 +36,47 @@ async def test_every_event_and_the_final_state_are_recorded(tmp_path: object) ->
         await recorder.wait()
         events = await stored_events(store, run.id)
         row = await store.get_run(run.id)
-    assert [e.seq for e in events] == list(range(1, 53))
-    assert list(run.log.after(0)) == events
+        stored = await store.read_events(run.id)
+    assert [seq for seq, _ in stored] == [1, 51, 52]  # the producer never yields: one batch
+    assert events == run.log.after(0)
     assert row is not None and row.state == "finished" and row.owner == "u"
+
+
+@pytest.mark.parametrize("after", [0, 1, 2, 3, 25, 49, 50, 51, 52])
+async def test_a_resume_inside_a_merged_row_is_exact(tmp_path: object, after: int) -> None:
+    """Replaying after any seq, even one inside a merged row, gives exactly the text after it."""
+    async with open_store(f"sqlite:///{tmp_path}/r.db") as store:
+        run = Run(owner="u", app="t")
+        recorder = RunRecorder(store, run, interval=0.01)
+        recorder.start()
+        run.start(words(50))  # type: ignore[arg-type]
+        await run.wait()
+        await recorder.wait()
+        events = await stored_events(store, run.id, after)
+    assert events == run.log.after(after)
+
+
+def test_rows_merge_only_consecutive_deltas_of_one_message() -> None:
+    """A non-text event or another message ends a merged row; each row keeps its last seq."""
+    events: list[Event] = [
+        TextMessageChunk(delta="a", message_id="m", seq=1),
+        TextMessageChunk(delta="bé", message_id="m", seq=2),
+        TextMessageChunk(delta="c", message_id="n", seq=3),
+        RunFinished(seq=4),
+        TextMessageChunk(delta="d", message_id="n", seq=5),
+    ]
+    stored = rows(events)
+    assert [seq for seq, _ in stored] == [2, 3, 4, 5]
+    assert '"parts":[[1,1,0.0],[2,2,0.0]]' in stored[0][1]
+    assert '"parts"' not in stored[1][1]
+
+
+def test_a_merged_row_holds_at_most_max_parts_deltas() -> None:
+    """Past MAX_PARTS deltas a new row starts, so a row's parts list stays bounded."""
+    events: list[Event] = [
+        TextMessageChunk(delta="x", message_id="m", seq=i) for i in range(1, MAX_PARTS + 2)
+    ]
+    assert [seq for seq, _ in rows(events)] == [MAX_PARTS, MAX_PARTS + 1]
 
 
 async def test_a_run_longer_than_the_store_bound_is_recorded_up_to_it(tmp_path: object) -> None:

@@ -221,3 +221,16 @@ async def test_cancel_all_returns_even_when_a_run_never_ends(
     run = registry.add(Run(owner="u"))  # registered but never started: nothing will end it
     await asyncio.wait_for(registry.cancel_all(), 5)
     assert not run.done.is_set()
+
+
+async def test_a_run_that_ends_frees_its_place_in_the_quota() -> None:
+    """Once one of a user's runs ends, check_quota lets the user start another."""
+    registry = RunRegistry(max_active_per_user=1)
+    run = registry.add(Run(owner="u"))
+    run.start(until_cancelled)
+    with pytest.raises(TooManyRuns):
+        registry.check_quota("u")
+    run.cancel("stop")
+    await run.wait()
+    registry.check_quota("u")
+    assert registry.active() == []

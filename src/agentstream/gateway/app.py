@@ -48,9 +48,11 @@ from agentstream.gateway.identity import (
 )
 from agentstream.gateway.limits import Frame
 from agentstream.gateway.messages import BadMessage, parse, validation_message
+from agentstream.gateway.metrics import CONTENT_TYPE, Metrics
 from agentstream.gateway.origins import OriginGuard, SecurityHeaders, cors
 from agentstream.gateway.routes import AgentApp
 from agentstream.gateway.settings import Settings
+from agentstream.gateway.tuning import tune_gc
 from agentstream.protocol.dialects import Dialect, UnknownDialect, get_dialect
 from agentstream.runs.registry import RunRegistry
 
@@ -77,6 +79,9 @@ class Gateway:
         self.connections: dict[str, Connection] = {}
         # Replaced once the store is open (its shared secret); a process secret until then.
         self.auth: AuthConfig = quick_auth(settings)
+        self.metrics = Metrics(app.name)
+        self.metrics.bind(lambda: len(self.connections), lambda: len(self.runs.active()))
+        self.dispatcher.metrics = self.metrics
 
     @property
     def runs(self) -> RunRegistry:
@@ -129,17 +134,23 @@ class Gateway:
             dialect=dialect,
             queue_size=self.settings.send_queue_frames,
             coalesce_s=_coalesce(ws, self.settings.coalesce_s),
+            metrics=self.metrics,
         )
         conn.start()
         self.connections[conn.id] = conn
         ctx = self.dispatcher.reply_context(conn.user, conn.id)
         logger.info("conn=%s user=%s dialect=%s | connected", conn.id, conn.user, dialect.name)
-        await self._record_connection(conn, dialect.name)
+        # The row is written while the client sends its first message; the first message waits
+        # for it (so the row exists before any answer), the handshake does not.
+        recorded = asyncio.ensure_future(self._record_connection(conn, dialect.name))
         try:
+            if self.app.on_connect:
+                await recorded
             for hook in self.app.on_connect:
                 await hook(ctx)
-            await self._receive_loop(ws, conn)
+            await self._receive_loop(ws, conn, recorded)
         finally:
+            await recorded
             await self._disconnect(conn, ctx)
 
     def _cookie(self, who: Identity, ws: WebSocket) -> bytes:
@@ -170,11 +181,16 @@ class Gateway:
                 return get_dialect(offered).name
         return self.app.dialect
 
-    async def _receive_loop(self, ws: WebSocket, conn: Connection) -> None:
+    async def _receive_loop(
+        self, ws: WebSocket, conn: Connection, recorded: asyncio.Future[None]
+    ) -> None:
         idle_s = self.settings.idle_timeout_s
         while True:
             try:
-                message = await asyncio.wait_for(ws.receive(), idle_s if idle_s > 0 else None)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for wraps each receive in a new task,
+                # one more loop turn before every message is handled.
+                async with asyncio.timeout(idle_s if idle_s > 0 else None):
+                    message = await ws.receive()
             except TimeoutError:
                 if any(self._live(run_id, conn) for run_id in conn.runs):
                     continue  # quiet while a run streams to it: not idle
@@ -199,6 +215,8 @@ class Gateway:
                 limit = self.settings.frames_per_second
                 conn.error(f"too many frames (limit {limit} per second)", "rate_limited")
                 continue
+            if not recorded.done():
+                await recorded
             await self.handle(conn, raw)
 
     def _live(self, run_id: str, conn: Connection) -> bool:
@@ -249,6 +267,10 @@ class Gateway:
         logger.info("conn=%s | disconnected", conn.id)
 
     # -- pages ----------------------------------------------------------------------------------
+
+    async def metrics_page(self, request: Request) -> Response:
+        """Prometheus text (see :mod:`agentstream.gateway.metrics`)."""
+        return Response(self.metrics.render(), media_type=CONTENT_TYPE)
 
     async def index(self, request: Request) -> Response:
         """The app's page."""
@@ -326,9 +348,8 @@ def _middleware(gateway: Gateway) -> list[Middleware]:
     ]
 
 
-def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
-    """The ASGI application serving ``app``."""
-    gateway = Gateway(app, settings or Settings())
+def _lifespan(gateway: Gateway) -> Any:
+    """Open the store before serving; cancel the runs and close it after."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -340,6 +361,7 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
             await store.open()
             gateway.services.store = store
         gateway.auth = await build_auth(gateway.settings, store)
+        tune_gc()  # once per process: see gateway/tuning.py for the measurements
         try:
             yield
         finally:
@@ -347,9 +369,16 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
             if store is not None:
                 await store.close()
 
+    return lifespan
+
+
+def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
+    """The ASGI application serving ``app``."""
+    gateway = Gateway(app, settings or Settings())
     routes: list[Any] = [
         Route("/", gateway.index),
         Route("/healthz", gateway.healthz),
+        Route("/metrics", gateway.metrics_page),
         Route("/api/invoke", http.invoke, methods=["POST"]),
         Route("/api/runs", http.start_run, methods=["POST"]),
         Route("/api/runs/{run_id}/events", http.run_events),
@@ -365,7 +394,7 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
         routes.append(Mount("/app", StaticFiles(directory=app.static_dir), name="app"))
     asgi = Starlette(
         routes=routes,
-        lifespan=lifespan,
+        lifespan=_lifespan(gateway),
         middleware=_middleware(gateway),
         exception_handlers=dict.fromkeys(REFUSALS, _refused_identity),
     )

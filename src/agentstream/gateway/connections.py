@@ -13,9 +13,11 @@ import base64
 import contextlib
 import logging
 import os
+import time
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from agentstream.gateway.metrics import LATENCY_SAMPLE, Metrics
 from agentstream.gateway.outbox import Outbox
 from agentstream.protocol.control import Control, ErrorAnswer, RequestId
 from agentstream.protocol.dialects import Dialect
@@ -24,6 +26,10 @@ from agentstream.protocol.events import Event
 logger = logging.getLogger(__name__)
 
 CLOSE_TRY_AGAIN = 1013
+# Frames one writer sends before it yields to the loop. ``send`` does not yield while the socket
+# buffer has room, so a replay or a burst of thousands of frames would otherwise hold the loop
+# and stall every other stream's first event.
+WRITE_BATCH = 64
 
 
 def new_connection_id() -> str:
@@ -42,6 +48,7 @@ class Connection:
         dialect: Dialect,
         queue_size: int,
         coalesce_s: float = 0.0,
+        metrics: Metrics | None = None,
     ) -> None:
         """Wrap an accepted socket; ``coalesce_s`` is the text-merging window (0: none)."""
         self.id = new_connection_id()
@@ -52,6 +59,7 @@ class Connection:
         self.runs: set[str] = set()
         self.coalesce_s = coalesce_s
         self.frames_sent = 0
+        self.metrics = metrics
         self.outbox = Outbox(dialect, limit=queue_size, coalesce=coalesce_s > 0)
         self._wake = asyncio.Event()
         self._close: tuple[int, str] | None = None
@@ -82,6 +90,8 @@ class Connection:
         if not accepted:
             limit = self.outbox.limit
             logger.warning("conn=%s | outbox full (%d); closing slow client", self.id, limit)
+            if self.metrics is not None and not self.closed:
+                self.metrics.slow_client_closes.inc()
             self.close(CLOSE_TRY_AGAIN, "client too slow: send queue full")
             return
         self._wake.set()
@@ -127,9 +137,23 @@ class Connection:
             await self._wake.wait()
 
     async def _drain(self) -> None:
-        while (text := self.outbox.take()) is not None:
-            await self.websocket.send_text(text)
-            self.frames_sent += 1
+        metrics = self.metrics
+        sent = 0
+        try:
+            while (text := self.outbox.take()) is not None:
+                await self.websocket.send_text(text)
+                sent += 1
+                if sent % WRITE_BATCH == 0:
+                    await asyncio.sleep(0)
+                event = self.outbox.taken
+                # Sampled: a histogram observation per frame would cost as much as the frame.
+                if metrics is not None and event is not None:
+                    if event.seq == 1 or (self.frames_sent + sent) % LATENCY_SAMPLE == 0:
+                        metrics.written(event.seq, event.ts, time.time())
+        finally:
+            self.frames_sent += sent
+            if metrics is not None and sent:
+                metrics.sent(self.dialect.name, sent)
 
     async def stop(self) -> None:
         """Stop the writer (the socket is gone)."""

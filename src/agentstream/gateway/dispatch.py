@@ -15,6 +15,7 @@ from agentstream.errors import AgentstreamError
 from agentstream.gateway.context import ReplyContext, RouteContext, Services
 from agentstream.gateway.limits import Limits, RateLimited
 from agentstream.gateway.messages import Cancel, Command, Ping, Reply, Resume, StartRun
+from agentstream.gateway.metrics import Metrics
 from agentstream.gateway.routes import AgentApp, ReplyHandler, Route, RunHandler
 from agentstream.gateway.settings import Settings
 from agentstream.protocol.control import (
@@ -67,6 +68,8 @@ class Dispatcher:
             )
         )
         self.limits = Limits(settings)
+        # Set by the transport that exposes /metrics; None counts nothing.
+        self.metrics: Metrics | None = None
 
     @property
     def runs(self) -> RunRegistry:
@@ -147,10 +150,15 @@ class Dispatcher:
             run=run,
         )
         self.runs.add(run)
+        if self.metrics is not None:
+            self.metrics.track(run)
         if subscriber is not None:
             run.subscribe(subscriber)
         if self.services.store is not None:
-            RunRecorder(self.services.store, run, ttl_s=self.settings.run_ttl_s).start()
+            observe = self.metrics.store_write.observe if self.metrics is not None else None
+            RunRecorder(
+                self.services.store, run, ttl_s=self.settings.run_ttl_s, observe=observe
+            ).start()
         started_with = {
             "action": route.action,
             "requestId": command.request_id,

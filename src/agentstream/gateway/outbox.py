@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from agentstream.protocol.codec import dumps
+from agentstream.protocol.codec import dumps, frame_text
 from agentstream.protocol.control import Control
 from agentstream.protocol.dialects import Dialect
 from agentstream.protocol.events import Event, TextMessageChunk
@@ -40,6 +40,8 @@ class Outbox:
         self.urgent = False
         self.overflowed = False
         self._items: deque[Event | str] = deque()
+        # The event behind the frame ``take`` returned last (None for a control frame).
+        self.taken: Event | None = None
 
     def add_event(self, event: Event) -> bool:
         """Queue one run event (merging text when allowed); False once the outbox overflowed."""
@@ -74,8 +76,17 @@ class Outbox:
             return None
         item = self._items.popleft()
         if isinstance(item, str):
+            self.taken = None
             return item
-        return self._encoded(lambda: self.dialect.render(item))
+        self.taken = item
+        # Encoded once per dialect and kept on the event: other connections in this dialect,
+        # a replay and the recorder reuse the text. (Inline, not through _encoded: no closure
+        # per frame on the per-token path.)
+        dialect = self.dialect
+        try:
+            return frame_text(item, dialect.name, dialect.render)
+        except (TypeError, ValueError) as exc:  # orjson.JSONEncodeError is a TypeError
+            return self._unencodable(exc)
 
     def _encoded(self, render: Callable[[], dict[str, Any]]) -> str:
         """The frame's text; a frame that cannot be encoded becomes an error frame.
@@ -85,10 +96,11 @@ class Outbox:
         try:
             return dumps(render())
         except (TypeError, ValueError) as exc:  # orjson.JSONEncodeError is a TypeError
-            logger.warning("outbox | frame could not be encoded: %s", type(exc).__name__)
-            return dumps(
-                self.dialect.render_error("a frame could not be encoded", "internal_error")
-            )
+            return self._unencodable(exc)
+
+    def _unencodable(self, exc: Exception) -> str:
+        logger.warning("outbox | frame could not be encoded: %s", type(exc).__name__)
+        return dumps(self.dialect.render_error("a frame could not be encoded", "internal_error"))
 
     def take_all(self) -> list[str]:
         """Every waiting frame's text, in order, and clear the urgent mark."""

@@ -56,9 +56,9 @@ def create_model(spec: str, *, scripted: Any = None) -> Any:
 
         return LocalModel(LOCAL_ALIASES.get(spec, spec))
     if name == "bedrock":
-        from strands.models import BedrockModel
+        from agentstream.models.bedrock import create_bedrock
 
-        return BedrockModel(model_id=rest) if rest else BedrockModel()
+        return create_bedrock(rest)
     if name == "openai":
         from strands.models.openai import OpenAIModel
 

@@ -30,6 +30,12 @@ class Event:
     run_id: str = ""
     seq: int = 0
     ts: float = 0.0
+    # The event's encoded frame per dialect, filled on first use (protocol.codec.frame_text), so
+    # every connection, the replay log and the recorder share one encoding. Not a field of the
+    # wire frame; a copy (dataclasses.replace) starts with an empty cache.
+    frames: dict[str, str] | None = dataclasses.field(
+        default=None, init=False, repr=False, compare=False
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from typing import Protocol
 
-from agentstream.protocol.events import Event, stamp
+from agentstream.protocol.events import TERMINAL, Event, stamp
 from agentstream.runs.log import RunLog
 from agentstream.runs.state import RunState, next_state
 
@@ -63,6 +63,8 @@ class RunCore:
         self._watchers: list[Subscriber] = []
         self._seq = 0
         self._clock = clock
+        self.started_at = clock()
+        self._end_callbacks: list[Callable[[RunCore], None]] = []
 
     # -- publishing --------------------------------------------------------------------------
 
@@ -84,11 +86,14 @@ class RunCore:
         self._seq += 1
         event = stamp(event, run_id=self.id, seq=self._seq, ts=self._clock())
         self.log.append(event)
-        state = next_state(self.state, event)
-        if state is not self.state:
-            self.state = state
-            self._ended()
-        for subscriber in (*self._watchers, *self._subscribers):
+        if isinstance(event, TERMINAL):  # only a terminal event can change the state
+            state = next_state(self.state, event)
+            if state is not self.state:
+                self.state = state
+                self._ended()
+                self._call_end_callbacks()
+        # Iterate a copy: a broken subscriber is removed inside the loop.
+        for subscriber in self._watchers + self._subscribers:
             try:
                 subscriber.deliver(event)
             except Exception:  # one broken subscriber must not stop the run or the others
@@ -100,6 +105,17 @@ class RunCore:
 
     def _ended(self) -> None:
         """Called once, when the run reaches an end state (drivers wake their waiters)."""
+
+    def on_end(self, callback: Callable[[RunCore], None]) -> None:
+        """Call ``callback(run)`` once, when the run reaches its end state (metrics, cleanup)."""
+        self._end_callbacks.append(callback)
+
+    def _call_end_callbacks(self) -> None:
+        for callback in self._end_callbacks:
+            try:
+                callback(self)
+            except Exception:  # an observer's bug must not stop the terminal event going out
+                logger.exception("run=%s | an end callback failed", self.id)
 
     # -- subscribers ---------------------------------------------------------------------------
 

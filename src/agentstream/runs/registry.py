@@ -13,6 +13,7 @@ import time
 from typing import ClassVar
 
 from agentstream.errors import AgentstreamError
+from agentstream.runs.core import RunCore
 from agentstream.runs.run import Run
 
 logger = logging.getLogger(__name__)
@@ -55,10 +56,13 @@ class RunRegistry:
         self._runs: dict[str, Run] = {}
         self._ended_at: dict[str, float] = {}
         self._reapers: dict[str, asyncio.TimerHandle] = {}
+        # Live run ids per owner, kept as runs start and end: the quota check and active() must
+        # not walk every held run (a 1000-stream burst made that quadratic).
+        self._live: dict[str, dict[str, Run]] = {}
 
     def check_quota(self, user: str) -> None:
         """Raise TooManyRuns when ``user`` may not start another run now."""
-        live = sum(1 for run in self._runs.values() if run.owner == user and not run.finished)
+        live = len(self._live.get(user, ()))
         if live >= self.max_active_per_user:
             raise TooManyRuns(
                 f"too many runs in progress ({live}; the limit is {self.max_active_per_user})"
@@ -68,8 +72,18 @@ class RunRegistry:
         """Register a new run."""
         self._prune()
         self._runs[run.id] = run
+        if not run.finished:
+            self._live.setdefault(run.owner, {})[run.id] = run
+            run.on_end(self._not_live)
         asyncio.get_running_loop().create_task(self._on_done(run))
         return run
+
+    def _not_live(self, run: RunCore) -> None:
+        live = self._live.get(run.owner)
+        if live is not None:
+            live.pop(run.id, None)
+            if not live:
+                del self._live[run.owner]
 
     async def _on_done(self, run: Run) -> None:
         await run.wait()
@@ -117,7 +131,7 @@ class RunRegistry:
 
     def active(self) -> list[Run]:
         """Runs still streaming."""
-        return [run for run in self._runs.values() if not run.finished]
+        return [run for live in self._live.values() for run in live.values()]
 
     async def cancel_all(self, reason: str = "Server shutting down") -> None:
         """Cancel every live run and wait for them to end."""

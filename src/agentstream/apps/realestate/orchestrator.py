@@ -24,6 +24,7 @@ from agentstream.agents.invoke import AgentRun, agent_model
 from agentstream.apps.realestate import scripted
 from agentstream.apps.realestate.citations import Citation, cited, sources_line
 from agentstream.apps.realestate.documents import Hit, default_index
+from agentstream.apps.realestate.knowledge_base import knowledge_base_id, retrieve
 from agentstream.apps.realestate.prompts import user_prompt
 from agentstream.apps.realestate.schemas import AnyMessage, Invoke
 from agentstream.apps.realestate.specialists import Specialist, route
@@ -82,6 +83,9 @@ class Messages:
 
 
 async def _search(specialist: Specialist, question: str) -> list[Hit]:
+    kb_id = knowledge_base_id()
+    if kb_id is not None:  # the seed's deployment: a Bedrock Knowledge Base, not the shipped docs
+        return await asyncio.to_thread(retrieve, kb_id, question, specialist.category, PREFETCH)
     index = await asyncio.to_thread(default_index)
     hits = await asyncio.to_thread(index.search, question, specialist.category, PREFETCH)
     relevant = [hit for hit in hits if hit.score >= MIN_SCORE]

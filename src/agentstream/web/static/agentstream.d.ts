@@ -162,8 +162,6 @@ export declare class Run extends EventTarget {
 export interface AgentStreamOptions {
   /** WebSocket URL; default `ws(s)://<this host>/ws`. */
   url?: string;
-  /** The user runs belong to; default browserUserId(). */
-  user?: string;
   /** Wire format: `agentstream`, `calledit`…; default the app's own. */
   dialect?: string;
   backoff?: BackoffOptions;
@@ -227,7 +225,7 @@ export declare class AgentStream extends EventTarget {
   runs: Map<string, Run>;
   /** Runs sent (or to send) that the server has not acknowledged yet. */
   pendingRuns: Set<Run>;
-  /** The URL dialled: `url` plus `user` and `dialect` query parameters. */
+  /** The URL dialled: `url` plus the `dialect` query parameter. */
   readonly socketUrl: string;
   /** Open the socket (again). */
   connect(): void;

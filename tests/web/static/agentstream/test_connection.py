@@ -58,10 +58,10 @@ def test_a_refusing_server_goes_offline_without_retrying(page: Any) -> None:
     assert result == {"status": "offline", "sockets": 1, "code": "refused"}
 
 
-def test_the_socket_url_carries_user_and_dialect(page: Any) -> None:
-    """The client dials url?user=…&dialect=… so runs belong to this browser's user."""
+def test_the_socket_url_carries_the_dialect_and_no_user(page: Any) -> None:
+    """The client dials url?dialect=… and names no user (the cookie or token proves who it is)."""
     url = js(page, "client(); return last().url;")
-    assert url == "ws://agentstream.test/ws?user=u1&dialect=calledit"
+    assert url == "ws://agentstream.test/ws?dialect=calledit"
 
 
 def test_a_server_down_from_the_start_reads_connecting_then_offline(page: Any) -> None:

@@ -71,9 +71,9 @@ def test_blocked_sockets_with_a_healthy_server_switch_to_sse_and_stream_a_run(pa
               requestId: posted[0].body.requestId === r.requestId};
     """,
     )
-    assert result["post"]["path"] == "/api/runs" and result["post"]["user"] == "u1"
+    assert result["post"]["path"] == "/api/runs" and result["post"]["user"] is None
     assert result["post"]["body"]["action"] == "makecall"
-    assert result["url"] == "/api/runs/R1/events" and result["q"] == ["calledit", "u1"]
+    assert result["url"] == "/api/runs/R1/events" and result["q"] == ["calledit", None]
     assert result["text"] == "hello" and result["state"] == "finished"
     assert result["closed"] and result["requestId"]
 

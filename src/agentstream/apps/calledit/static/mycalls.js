@@ -3,7 +3,7 @@
 
 import { ICONS, STATUS_LABELS, h } from "./dom.js";
 import { ago, calendarDaysUntil, dayFormat, localDate, relative } from "./format.js";
-import { state, ui, user } from "./page.js";
+import { state, ui } from "./page.js";
 
 const SUMMARY_WORDS = {
   verified_true: "called",
@@ -16,7 +16,6 @@ export const callsPage = { items: [], next: null, loading: false, stale: true };
 
 async function fetchCalls(cursor) {
   const url = new URL("/api/calls", location.href);
-  url.searchParams.set("user", user);
   if (cursor) url.searchParams.set("cursor", cursor);
   const response = await fetch(url, { headers: { Accept: "application/json" } });
   if (response.status === 404) return null;

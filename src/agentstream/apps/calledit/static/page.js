@@ -1,13 +1,12 @@
 // CalledIt — what every part of the page shares: the client, the elements, and small page-wide
 // actions (run state, notices, toasts, the prompt's error, the saved run).
 
-import { AgentStream, browserUserId } from "/static/agentstream.js";
+import { AgentStream } from "/static/agentstream.js";
 import { $, h } from "./dom.js";
 
 export const SAVED_RUN_KEY = "calledit.run";
 
-export const user = browserUserId("calledit.user");
-export const client = new AgentStream({ dialect: "calledit", user });
+export const client = new AgentStream({ dialect: "calledit" });
 
 export const ui = {
   body: document.body,

@@ -11,13 +11,13 @@
  * @module agentstream/connection
  */
 
-import { DEFAULT_BACKOFF, FATAL_CLOSE_CODES, Status, backoffDelay, browserUserId } from "./status.js";
+import { DEFAULT_BACKOFF, FATAL_CLOSE_CODES, Status, backoffDelay } from "./status.js";
 
 /**
  * @typedef {Object} AgentStreamOptions
  * @property {string} [url] WebSocket URL; default `ws(s)://<this host>/ws`
- * @property {string} [user] a name sent as `?user=`; the server ignores it (identity is proven by
- *   the page's HttpOnly cookie, sent with the upgrade by the browser, or by `token`)
+ * Identity is proven, never named: the page's HttpOnly cookie rides the upgrade (the browser sends
+ * it), or `token` does.
  * @property {string} [token] a bearer token (JWT or API key) for a server with authentication on;
  *   offered as the subprotocols `["agentstream.bearer", token]` (browsers cannot set headers on
  *   a WebSocket upgrade), the server echoes `agentstream.bearer`
@@ -57,7 +57,6 @@ export class Connection extends EventTarget {
     const defaultUrl = loc ? `${loc.protocol === "https:" ? "wss" : "ws"}://${loc.host}/ws` : "";
     this.options = {
       url: options.url ?? defaultUrl,
-      user: options.user ?? browserUserId(),
       token: options.token ?? null,
       dialect: options.dialect ?? "",
       backoff: { ...DEFAULT_BACKOFF, ...(options.backoff ?? {}) },
@@ -110,10 +109,9 @@ export class Connection extends EventTarget {
     };
   }
 
-  /** The URL actually dialled: `url` plus `user` and `dialect` query parameters. */
+  /** The URL actually dialled: `url` plus the `dialect` query parameter (identity rides the cookie or token). */
   get socketUrl() {
     const url = new URL(this.options.url, globalThis.location?.href);
-    url.searchParams.set("user", this.options.user);
     if (this.options.dialect) url.searchParams.set("dialect", this.options.dialect);
     return url.toString();
   }

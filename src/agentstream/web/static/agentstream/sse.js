@@ -32,8 +32,8 @@ export class SseTransport {
   }
 
   /**
-   * An HTTP URL on the server the socket would have dialled: same host and prefix, the same
-   * identity query parameter (`user`), plus `params`.
+   * An HTTP URL on the server the socket would have dialled: same host and prefix, plus `params`
+   * (identity rides the cookie, as on the socket).
    * @param {string} path e.g. `/api/runs`
    * @param {Record<string, string | number | undefined>} [params]
    */
@@ -43,8 +43,6 @@ export class SseTransport {
     url.protocol = socket.protocol === "wss:" ? "https:" : "http:";
     url.pathname = socket.pathname.replace(/\/ws(\/chat)?\/?$/, "") + path;
     url.search = "";
-    const user = socket.searchParams.get("user");
-    if (user) url.searchParams.set("user", user);
     for (const [key, value] of Object.entries(params)) {
       if (value !== undefined && value !== "") url.searchParams.set(key, String(value));
     }
