@@ -51,3 +51,20 @@ def test_tables_are_created_in_moto_with_ttl_and_indexes() -> None:
         db.stop()
     assert described["GlobalSecondaryIndexes"][0]["IndexName"] == "gsi"
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ttl"}
+
+
+def test_two_local_dynamodbs_in_one_process_do_not_share_tables() -> None:
+    """Each emulator's moto runs in its own process: an item in one is absent from the other."""
+    first, second = LocalDynamoDB(None, "us-east-1"), LocalDynamoDB(None, "us-east-1")
+    first.start()
+    second.start()
+    try:
+        table = Table("T", "shared-name", PROPS)
+        first.create_tables([table])
+        second.create_tables([table])
+        first.client().put_item(TableName="shared-name", Item={"pk": {"S": "only-in-first"}})
+        other = second.client().scan(TableName="shared-name")["Items"]
+    finally:
+        first.stop()
+        second.stop()
+    assert other == []

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import logging
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,6 +31,20 @@ _TABLE_KEYS = (
     "LocalSecondaryIndexes",
     "StreamSpecification",
 )
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Block until the server accepts connections (or fail if it died or took too long)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise OSError(f"moto server exited with {proc.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    proc.kill()
+    raise OSError(f"moto server did not listen on port {port} within {timeout:.0f} s")
 
 
 def _free_port() -> int:
@@ -59,18 +76,24 @@ class LocalDynamoDB:
         self._given = endpoint
         self.endpoint = endpoint or ""
         self.region = region
-        self._server: Any = None
+        self._server: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        """Start a moto server unless an endpoint was given."""
+        """Start a moto server unless an endpoint was given.
+
+        A process of its own, not moto's threaded server: moto keeps its tables in module
+        globals, so two emulators in one process (tests, a notebook) would share them.
+        """
         if self._given:
             return
-        from moto.server import ThreadedMotoServer
-
         port = _free_port()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        self._server.start()
+        self._server = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.endpoint = f"http://127.0.0.1:{port}"
+        _wait_for_port(port, self._server)
         logger.info("dynamodb moto server at %s", self.endpoint)
 
     def client(self) -> Any:
@@ -91,7 +114,10 @@ class LocalDynamoDB:
         existing = set(client.list_tables().get("TableNames", []))
         for table in tables:
             if table.name not in existing:
-                client.create_table(**create_table_request(table))
+                try:
+                    client.create_table(**create_table_request(table))
+                except client.exceptions.ResourceInUseException:
+                    logger.info("dynamodb table=%s already exists; kept", table.name)
             ttl = table.properties.get("TimeToLiveSpecification")
             if ttl and ttl.get("Enabled") in (True, "true", "True"):
                 client.update_time_to_live(
@@ -106,5 +132,10 @@ class LocalDynamoDB:
     def stop(self) -> None:
         """Stop the moto server if this emulator started it."""
         if self._server is not None:
-            self._server.stop()
+            self._server.terminate()
+            try:
+                self._server.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._server.kill()
+                self._server.wait()
             self._server = None
