@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from agentstream import clock
+from agentstream.aws.emulator.cli import emulate
 from agentstream.cli_auth import (
     AudienceOpt,
     AuthOpt,
@@ -466,6 +467,10 @@ def models(
 ) -> None:
     """Assemble and verify a local model's weights now (normally done on first use)."""
     _prepare_or_exit(name)
+
+
+# ``agentstream emulate TEMPLATE``: defined with the emulator, registered here.
+cli.command()(emulate)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""``agentstream emulate``: API Gateway WebSocket APIs, Lambda, DynamoDB and Bedrock, offline."""
