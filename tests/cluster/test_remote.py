@@ -11,6 +11,7 @@ import json
 import random
 from typing import Any
 
+import httpx
 import websockets
 
 from tests.cluster.conftest import Cluster, Node
@@ -162,3 +163,20 @@ async def test_a_resume_racing_the_runs_first_write_still_follows_it(three_nodes
             frames.append(await recv_json(ws))
     assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))
     assert frames[-1]["type"] == "RUN_FINISHED"
+
+
+async def test_cancel_over_http_on_another_node_stops_the_run(three_nodes: Cluster) -> None:
+    """POST /api/runs/{id}/cancel on node C answers 202 and stops the run node A runs."""
+    hdrs = headers(three_nodes, "http-canceller")
+    async with await connect(three_nodes.nodes[0], hdrs) as on_a:
+        await on_a.send(PROMPT)
+        run_id = (await recv_json(on_a))["runId"]
+        await asyncio.sleep(0.4)
+        async with httpx.AsyncClient(headers=hdrs) as http:
+            url = f"{three_nodes.nodes[2].http}/api/runs/{run_id}/cancel"
+            answer = await http.post(url, json={})
+        assert (answer.status_code, answer.json().get("state")) == (202, "cancelling"), answer.text
+        frame = await recv_json(on_a)
+        while frame["type"] not in ENDS:
+            frame = await recv_json(on_a)
+        assert (frame["type"], frame["code"]) == ("RUN_ERROR", "cancelled")
