@@ -16,6 +16,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
+from tests.apps.calledit.copying import copy_the_first_record
 from tests.e2e.conftest import Served
 from tests.identities import as_user, user_in_cookie
 
@@ -488,3 +489,24 @@ def test_my_calls_shows_status_badges_verdicts_and_pages(page: Any, with_calls: 
     assert page.get_by_role("button", name="Load more").is_hidden()
     summary = page.locator("#calls-summary").inner_text()
     assert summary.startswith("4 calls") and "1 called · 1 missed" in summary
+
+
+def test_a_draft_that_copied_an_example_is_struck_through_and_redone(
+    page: Any, calledit: Served, monkeypatch: pytest.MonkeyPatch, screenshots: Path
+) -> None:
+    """The copied draft stays on screen struck through; the card shows the second record."""
+    asked = copy_the_first_record(monkeypatch)
+    open_page(page, calledit)
+    make_call(page)
+    wait_finished(page)
+    page.screenshot(path=str(screenshots / "discarded-draft.png"))
+    discarded = page.locator("#transcript .seg-discarded")
+    assert discarded.count() == 1 and "AEMET" in discarded.inner_text()
+    assert (
+        page.evaluate(
+            "getComputedStyle(document.querySelector('.seg-discarded')).textDecorationLine"
+        )
+        == "line-through"
+    )
+    assert "AEMET" not in page.locator("#card").inner_text()
+    assert asked[1] in page.locator("#card-sources").inner_text()

@@ -14,6 +14,7 @@ import websockets
 
 from agentstream.apps.calledit.agent import settle_date, tool_plan
 from agentstream.apps.calledit.schemas import MakeCall, PredictionRecord
+from tests.apps.calledit.copying import copy_the_first_record
 from tests.conftest import LiveServer, recv_run
 
 NOW = dt.datetime(2025, 1, 15, 10, 0, tzinfo=dt.UTC)
@@ -119,3 +120,18 @@ async def test_a_record_corrected_after_streaming_ends_with_a_settling_delta(
         elif frame["type"] == "state_delta":
             state = jsonpatch.apply_patch(state, frame["delta"])
     assert state == final
+
+
+async def test_a_record_that_copies_an_example_is_asked_for_again(
+    calledit_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first record citing AEMET for a Bitcoin call is redone; the result cites neither."""
+    asked = copy_the_first_record(monkeypatch)
+    async with websockets.connect(calledit_server.ws) as ws:
+        await ws.send(json.dumps({"action": "makecall", "prompt": "Bitcoin above 150k in 2027"}))
+        frames = await recv_run(ws)
+    statuses = [f["status"] for f in frames if f["type"] == "status"]
+    assert statuses == ["started", "retrying", "complete"]
+    assert len(asked) == 2 and [f["type"] for f in frames].count("state") == 2
+    assert "AEMET" not in json.dumps(frames[-1]["content"])
+    assert frames[-1]["content"]["verification_method"]["source"][0] == asked[1]

@@ -12,6 +12,7 @@ and the record fills in (as state) while it is generated. Other models follow th
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import re
@@ -21,7 +22,13 @@ from typing import Any, ClassVar
 from agentstream import clock
 from agentstream.agents.dates import resolve_relative_date
 from agentstream.agents.invoke import AgentRun, agent_model, warm_agent
-from agentstream.apps.calledit.prompts import SYSTEM_PROMPT, user_prompt
+from agentstream.apps.calledit.prompts import (
+    SYSTEM_PROMPT,
+    leaked_terms,
+    retry_prompt,
+    system_prompt,
+    user_prompt,
+)
 from agentstream.apps.calledit.schemas import MakeCall, PredictionRecord
 from agentstream.apps.calledit.scripted import scripted_turns
 from agentstream.errors import AppError
@@ -69,8 +76,8 @@ def tool_plan(request: MakeCall, now: dt.datetime) -> list[dict[str, Any]]:
     return plan
 
 
-def build_agent(model: Any) -> Any:
-    """A CalledIt agent on ``model``."""
+def build_agent(model: Any, prompt: str = SYSTEM_PROMPT, messages: list[Any] | None = None) -> Any:
+    """A CalledIt agent on ``model`` (with ``prompt``, and a conversation so far if given)."""
     from strands import Agent
 
     from agentstream.agents.tools import current_time, parse_relative_date
@@ -78,9 +85,19 @@ def build_agent(model: Any) -> Any:
     return Agent(
         model=model,
         tools=[current_time, parse_relative_date],
-        system_prompt=SYSTEM_PROMPT,
+        system_prompt=prompt,
+        messages=messages,
         callback_handler=None,
     )
+
+
+def before_record(messages: list[Any]) -> list[Any]:
+    """The conversation up to the model's record step (tool calls and results kept)."""
+    for index, message in enumerate(messages):
+        names = [b["toolUse"]["name"] for b in message.get("content", []) if "toolUse" in b]
+        if message.get("role") == "assistant" and PredictionRecord.__name__ in names:
+            return copy.deepcopy(messages[:index])
+    return copy.deepcopy(messages)
 
 
 async def warm(model: Any) -> int:
@@ -89,7 +106,11 @@ async def warm(model: Any) -> int:
 
 
 async def make_call(request: MakeCall, ctx: RouteContext) -> AsyncIterator[Event]:
-    """Stream one call: tool use, reasoning and the partial record, then the record."""
+    """Stream one call: tool use, reasoning and the partial record, then the record.
+
+    A record that borrows the prompt examples' names (AEMET, Arsenal…) for a call that does not
+    name them is asked for once more, without that example; the page shows the card redrawn.
+    """
     now = clock.now(request.timezone)
     model = agent_model(
         ctx,
@@ -97,18 +118,39 @@ async def make_call(request: MakeCall, ctx: RouteContext) -> AsyncIterator[Event
         max_tokens=MAX_TOKENS,
         tool_plan=tool_plan(request, now),
     )
+    agent = build_agent(model)
     run = AgentRun(
-        ctx,
-        build_agent(model),
-        user_prompt(request.prompt, request.timezone),
-        output_model=PredictionRecord,
+        ctx, agent, user_prompt(request.prompt, request.timezone), output_model=PredictionRecord
     )
     async for event in run.events():
         yield event
+    record = _record_of(run)
+    leaked = leaked_terms(record.model_dump_json(), request.prompt)
+    if leaked:
+        logger.info("run=%s | record copied %s from the examples; asking again", ctx.run.id, leaked)
+        yield Custom(name="status", value="retrying")
+        if "tool_plan" in (model.get_config() or {}):
+            model.update_config(tool_plan=[{"name": PredictionRecord.__name__}])
+        # A fresh agent without the copied example: in the same conversation the model only
+        # wrote the same record again (Qwen 1.5B, greedy decoding).
+        again = build_agent(model, system_prompt(tuple(leaked)), before_record(agent.messages))
+        run = AgentRun(ctx, again, retry_prompt(request.prompt), output_model=PredictionRecord)
+        async for event in run.events():
+            yield event
+        record = _record_of(run)
+    yield Custom(name="status", value="complete")
+    settled = settle_date(record, request.prompt, now).model_dump(mode="json")
+    for event in run.settle(settled):
+        yield event
+    yield RunFinished(result=settled)
+
+
+def _record_of(run: AgentRun) -> PredictionRecord:
+    """The run's record.
+
+    Raises:
+        NoRecord: the agent stopped without one.
+    """
     if not isinstance(run.structured_output, PredictionRecord):
         raise NoRecord(f"the agent stopped ({run.stop_reason or 'unknown'}) without a record")
-    yield Custom(name="status", value="complete")
-    record = settle_date(run.structured_output, request.prompt, now).model_dump(mode="json")
-    for event in run.settle(record):
-        yield event
-    yield RunFinished(result=record)
+    return run.structured_output

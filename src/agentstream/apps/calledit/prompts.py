@@ -9,7 +9,9 @@ fields (weather, sport, an announcement) and says to take only their style.
 
 from __future__ import annotations
 
-SYSTEM_PROMPT = """\
+import re
+
+_HEADER = """\
 You are CalledIt's verification expert. A user makes a call (a prediction); you turn it into a
 record that anyone can check later.
 
@@ -26,7 +28,10 @@ Work in this order:
    its number, place and date; never a forecast), steps (what a person does, in order),
    initial_status "pending".
 
-Three unrelated examples of the style (take nothing from them but the style):
+"""
+
+_EXAMPLES = (
+    """\
 Call: Madrid will top 40C on 2025-07-01
 Message: A daily maximum temperature is observed, and AEMET publishes Madrid's station readings.
 Record: {"prediction_statement": "Madrid's maximum temperature on 2025-07-01 will exceed 40C.",
@@ -34,6 +39,8 @@ Record: {"prediction_statement": "Madrid's maximum temperature on 2025-07-01 wil
 for Madrid Retiro"], "criteria": ["AEMET's observed maximum at Madrid Retiro on 2025-07-01 is
 above 40.0C"], "steps": ["Open AEMET's observations for 2025-07-01", "Read the maximum",
 "Compare it with 40.0C"]}, "initial_status": "pending"}
+""",
+    """\
 Call: Arsenal will score more than 80 league goals this season
 Message: Goals scored are counted in the final table, which the Premier League publishes.
 Record: {"prediction_statement": "Arsenal will score more than 80 goals in the 2024-25 Premier
@@ -41,6 +48,8 @@ League.", "verification_date": "2025-05-25", "verification_method": {"source": [
 official table", "BBC Sport"], "criteria": ["Arsenal's goals scored in the final 2024-25 table
 are more than 80"], "steps": ["Open the final table on 2025-05-25", "Read Arsenal's goals
 scored", "Compare it with 80"]}, "initial_status": "pending"}
+""",
+    """\
 Call: Nintendo will announce a new console by June
 Message: An announcement is an event; Nintendo's press releases and major outlets would report it.
 Record: {"prediction_statement": "Nintendo will announce a new console by 2025-06-30.",
@@ -48,7 +57,46 @@ Record: {"prediction_statement": "Nintendo will announce a new console by 2025-0
 releases", "Reuters"], "criteria": ["Nintendo officially announces a new console on or before
 2025-06-30"], "steps": ["Search Nintendo's press releases up to 2025-06-30", "Confirm with
 Reuters"]}, "initial_status": "pending"}
-"""
+""",
+)
+_COUNTS = ("No", "One", "Two", "Three")
+
+
+def system_prompt(leaving_out: tuple[str, ...] = ()) -> str:
+    """The system prompt, without the examples that name any of ``leaving_out``."""
+    kept = [e for e in _EXAMPLES if not any(term in e for term in leaving_out)]
+    count = f"{_COUNTS[len(kept)]} unrelated example{'' if len(kept) == 1 else 's'}"
+    intro = f"{count} of the style (take nothing from them but the style):\n"
+    return _HEADER + intro + "".join(kept)
+
+
+SYSTEM_PROMPT = system_prompt()
+
+
+# Names that belong to the examples above and to no call that does not name them. A small model
+# sometimes copies a whole example (Qwen 1.5B answered "Bitcoin above 150,000" with AEMET's Madrid
+# temperatures); the agent checks its record against these and asks again without that
+# example (agent.py).
+EXAMPLE_TERMS = ("AEMET", "Madrid", "Retiro", "Arsenal", "Premier League", "Nintendo")
+
+
+def leaked_terms(record_text: str, prediction: str) -> list[str]:
+    """The example names that ``record_text`` uses although ``prediction`` does not name them."""
+    said = prediction.casefold()
+    return [
+        term
+        for term in EXAMPLE_TERMS
+        if term.casefold() not in said
+        and re.search(rf"\b{re.escape(term)}\b", record_text, re.IGNORECASE)
+    ]
+
+
+def retry_prompt(prediction: str) -> str:
+    """The user turn asking again for a record (after one that copied an example)."""
+    return (
+        f"Write the PredictionRecord for my call only: {prediction}\n"
+        "Name sources that really publish this outcome."
+    )
 
 
 def user_prompt(prediction: str, timezone: str) -> str:

@@ -40,6 +40,7 @@ export class CallView {
     on("tool_result", (e) => this.toolFinished(e));
     on("status", (e) => {
       if (e.status === "complete") this.setProgress("Writing the record…", 92);
+      if (e.status === "retrying") this.retrying();
     });
     on("custom", (e) => {
       if (e.name === "progress") this.engineProgress(e.value);
@@ -123,6 +124,12 @@ export class CallView {
   }
 
   /** A partial record (snapshot or patched): fill what it has. */
+  /** The server threw the draft away (it copied a prompt example) and asks the model again. */
+  retrying() {
+    this.transcript.discard();
+    this.setProgress("The draft borrowed an example's names — writing it again…", 80);
+  }
+
   partial() {
     this.card.fill(this.run.snapshot, false);
     this.setProgress("Writing the record…", 80);

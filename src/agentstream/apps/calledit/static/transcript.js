@@ -47,6 +47,16 @@ export class Transcript {
     this.afterGrowth(follow);
   }
 
+  /** The text so far was a discarded draft: shown struck through; new text starts afresh. */
+  discard() {
+    this.flush();
+    if (!this.segment) return;
+    this.segment.classList.add("seg-discarded");
+    this.segment.title = "A discarded draft: it borrowed an example's names";
+    this.segment = null;
+    this.textNode = null;
+  }
+
   placeCaret() {
     let caret = ui.transcript.querySelector(".caret");
     if (!caret) caret = h("span", { class: "caret", "aria-hidden": "true" });
