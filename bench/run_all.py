@@ -8,6 +8,8 @@
 - ``model_delivery.py``: tokens/s a WebSocket client receives vs. what the model generates;
 - ``timeline.py``: when substance reaches the user, five requests per app;
 - ``aws_delivery.py``: a 1,000-token answer through the Lambda adapter vs. one post per token.
+- ``nodes.py``: events/s and latency with 1, 2 and 3 gateway nodes on one Redis (its own
+  redis-server).
 
 ``--quick`` runs small sizes, Gemma for the model benchmarks and two requests per app, as a smoke
 run. Without a local model installed (no xllamacpp) the model benchmarks are skipped, and the
@@ -24,6 +26,7 @@ import importlib.util
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -46,6 +49,8 @@ def plan(quick: bool, model: str) -> list[list[str]]:
     timeline = ["timeline.py", "--model", model]
     commands.append([*timeline, "--runs", "2"] if quick else timeline)
     commands.append(["aws_delivery.py", *(["--quick"] if quick else [])])
+    if shutil.which("redis-server") or Path("/usr/bin/redis-server").exists():
+        commands.append(["nodes.py", *(["--quick"] if quick else [])])
     return commands
 
 

@@ -93,7 +93,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     store: Annotated[
-        str | None, typer.Option(help="sqlite:///path or dynamodb://?endpoint=…")
+        str | None, typer.Option(help="sqlite:///path, dynamodb://… or redis://host:port/db")
     ] = None,
     reload: Annotated[
         bool, typer.Option("--reload", help="Restart when the app's files change (development)")

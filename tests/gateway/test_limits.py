@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 
 import httpx
 import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from agentstream.gateway.limits import Frame, Limits, RateLimited
+from agentstream.gateway.limits import Frame, Limits, RateLimited, _cluster_redis
 from agentstream.gateway.settings import Settings
 from tests.conftest import recv_json, recv_run, serve
 from tests.gateway.test_streams import counting_app, start
@@ -145,3 +146,56 @@ async def test_a_socket_streaming_a_run_is_not_idle() -> None:
             await ws.send(start(n=10, pause=0.06))
             frames = await recv_run(ws)
     assert frames[-1]["type"] == "RUN_FINISHED"
+
+
+def two_nodes(redis_server: str, **knobs: int) -> tuple[Settings, Settings]:
+    """Settings of two app instances on one Redis (one fresh prefix): a cluster of two."""
+    store = f"{redis_server}?prefix=l{uuid.uuid4().hex[:8]}:"
+    return tuple(Settings(model="scripted", store=store, **knobs) for _ in range(2))  # type: ignore[return-value]
+
+
+async def test_runs_per_user_are_counted_across_the_cluster(redis_server: str) -> None:
+    """Under 2/min, one run on each of two nodes uses the user's budget: a third is refused."""
+    one, two = two_nodes(redis_server, runs_per_minute=2)
+    with serve(counting_app(), one) as a, serve(counting_app(), two) as b:
+        user = as_user(a, "counted")
+        for live in (a, b):
+            async with websockets.connect(live.ws, additional_headers=user) as ws:
+                await ws.send(start(n=1, pause=0))
+                assert (await recv_run(ws))[-1]["type"] == "RUN_FINISHED"
+        async with websockets.connect(a.ws, additional_headers=user) as ws:
+            await ws.send(start(n=1, pause=0, requestId="third"))
+            refused = await recv_json(ws)
+        assert (refused["code"], refused["requestId"]) == ("rate_limited", "third")
+        async with websockets.connect(b.ws, additional_headers=as_user(b, "other")) as ws:
+            await ws.send(start(n=1, pause=0))  # per user: someone else still passes
+            assert (await recv_run(ws))[-1]["type"] == "RUN_FINISHED"
+
+
+async def test_open_sockets_per_user_are_counted_across_the_cluster(redis_server: str) -> None:
+    """With 2 sockets per user, one open on each node refuses a third on either; a close frees."""
+    one, two = two_nodes(redis_server, max_connections_per_user=2)
+    with serve(counting_app(), one) as a, serve(counting_app(), two) as b:
+        user = as_user(a, "sockets")
+        async with websockets.connect(a.ws, additional_headers=user):
+            async with websockets.connect(b.ws, additional_headers=user):
+                with pytest.raises(InvalidStatus) as caught:
+                    async with websockets.connect(a.ws, additional_headers=user):
+                        pass
+                assert caught.value.response.status_code == 429
+        for _ in range(50):  # the servers see the closes a moment later
+            try:
+                async with websockets.connect(b.ws, additional_headers=user) as again:
+                    await again.send(json.dumps({"action": "ping"}))
+                    assert (await recv_json(again))["type"] == "pong"
+                break
+            except InvalidStatus:
+                await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the places were never freed")
+
+
+def test_a_one_process_store_keeps_counts_in_memory() -> None:
+    """Without a Redis store nothing is shared: counts are this process's own."""
+    assert _cluster_redis("sqlite:///tmp/x.db") is None and _cluster_redis(None) is None
+    assert _cluster_redis("redis://h:1/2?prefix=p:") == ("redis://h:1/2", "p:")

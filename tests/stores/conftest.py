@@ -1,4 +1,4 @@
-"""Fixtures for the store tests: a moto server on a free port, a fake clock, opened stores.
+"""Fixtures for the store tests: moto and redis-server on free ports, a fake clock, opened stores.
 
 ``AGENTSTREAM_TEST_DYNAMODB=http://127.0.0.1:8765`` points the DynamoDB runs at another server
 (DynamoDB Local, for instance) instead of starting moto.
@@ -116,16 +116,18 @@ def clock() -> FakeClock:
 
 
 def store_url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh store URL of ``kind``: a new SQLite file, or a new DynamoDB table prefix."""
+    """A fresh store URL of ``kind``: a new SQLite file, or a new DynamoDB table or Redis prefix."""
     if kind == "sqlite":
         return f"sqlite://{tmp_path / 'store.db'}"
+    if kind == "redis":
+        return f"{request.getfixturevalue('redis_server')}?prefix=t{uuid.uuid4().hex[:10]}:"
     endpoint = request.getfixturevalue("moto_server")
     request.getfixturevalue("aws_env")
     prefix = f"t{uuid.uuid4().hex[:10]}_"
     return f"dynamodb://?endpoint={endpoint}&prefix={prefix}&region=us-east-1&create=1"
 
 
-@pytest.fixture(params=["sqlite", "dynamodb"])
+@pytest.fixture(params=["sqlite", "dynamodb", "redis"])
 async def store(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
 ) -> AsyncIterator[Store]:

@@ -1,4 +1,4 @@
-"""Opening a store from a URL: the default file, sqlite:// and dynamodb:// forms, clear errors."""
+"""Opening a store from a URL: the default file, sqlite://, dynamodb://, redis://; clear errors."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from agentstream.stores import InvalidRecord, default_path, open_store
 from agentstream.stores.dynamodb import DynamoDBStore
+from agentstream.stores.redis import RedisStore
 from agentstream.stores.sqlite import SQLiteStore
 
 
@@ -94,10 +95,12 @@ def test_a_sqlite_url_without_an_absolute_path_is_refused(url: str) -> None:
         open_store(url)
 
 
-@pytest.mark.parametrize("url", ["postgres://x", "redis://localhost:6379", "file:///tmp/a.db"])
+@pytest.mark.parametrize("url", ["postgres://x", "memcached://localhost:11211", "file:///tmp/a.db"])
 def test_an_unknown_scheme_is_refused_naming_the_known_ones(url: str) -> None:
-    """Only sqlite:// and dynamodb:// are known; the error says so and repeats the URL."""
-    with pytest.raises(InvalidRecord, match="expected sqlite:// or dynamodb://") as caught:
+    """Only sqlite://, dynamodb:// and redis:// are known; the error says so and repeats the URL."""
+    with pytest.raises(
+        InvalidRecord, match="expected sqlite://, dynamodb:// or redis://"
+    ) as caught:
         open_store(url)
     assert url in str(caught.value)
 
@@ -118,12 +121,21 @@ def test_dynamodb_create_accepts_the_usual_yes_words(query: str, create: bool) -
     assert isinstance(store, DynamoDBStore) and store.create is create
 
 
+@pytest.mark.parametrize("scheme", ["redis", "rediss"])
+def test_a_redis_url_keeps_host_and_db_and_reads_its_options(scheme: str) -> None:
+    """redis:// and rediss:// name server and db; the query sets prefix, timeout, node, lease."""
+    store = open_store(f"{scheme}://:pw@h:7000/3?prefix=x:&timeout=2&node=n1&lease=4")
+    assert isinstance(store, RedisStore)
+    assert store.url == f"{scheme}://:pw@h:7000/3"
+    assert (store.prefix, store.timeout, store.node, store.lease) == ("x:", 2.0, "n1", 4.0)
+
+
 def test_importing_stores_loads_no_backend() -> None:
     """``import agentstream.stores`` pulls in neither boto3 nor the SQLite backend."""
     code = (
         "import sys, agentstream.stores; "
         "print(sorted(m for m in ('boto3', 'agentstream.stores.sqlite', "
-        "'agentstream.stores.dynamodb') if m in sys.modules))"
+        "'agentstream.stores.dynamodb', 'redis') if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -362,10 +362,15 @@ def _lifespan(gateway: Gateway) -> Any:
             gateway.services.store = store
         gateway.auth = await build_auth(gateway.settings, store)
         tune_gc()  # once per process: see gateway/tuning.py for the measurements
+        from agentstream.cluster.remote import join
+
+        remote = gateway.dispatcher.remote = await join(store, gateway.runs)
         try:
             yield
         finally:
             await gateway.runs.cancel_all()
+            if remote is not None:
+                await remote.node.stop()
             if store is not None:
                 await store.close()
 

@@ -41,7 +41,8 @@ async def cancel_run(request: Request) -> Response:
     """Cancel the caller's run ``run_id``; 202 while it stops, 200 if it had ended, else 404."""
     dispatcher = dispatcher_of(request)
     peer = _Answer(user_of(request))
-    dispatcher.cancel(Cancel(run_id=request.path_params["run_id"]), peer)
+    # dispatch(), not cancel(): in a cluster the run may live on another node.
+    await dispatcher.dispatch(Cancel(run_id=request.path_params["run_id"]), peer)
     if peer.control is None:  # the dispatcher always answers; this keeps mypy and readers sure
         return JSONResponse({"message": "no answer", "code": "error"}, 500)
     frame = control_frame(peer.control)

@@ -9,7 +9,7 @@ parse a message with :func:`agentstream.gateway.messages.parse` and hand the com
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from agentstream.errors import AgentstreamError
 from agentstream.gateway.context import ReplyContext, RouteContext, Services
@@ -32,6 +32,9 @@ from agentstream.runs.log import LogGap
 from agentstream.runs.recorder import RunRecorder, replay_state, stored_events
 from agentstream.runs.registry import RunRegistry
 from agentstream.runs.run import Run
+
+if TYPE_CHECKING:
+    from agentstream.cluster.remote import RemoteRuns
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +71,8 @@ class Dispatcher:
             )
         )
         self.limits = Limits(settings)
+        # Runs on other nodes of a cluster (set when the store is Redis; see agentstream.cluster).
+        self.remote: RemoteRuns | None = None
         # Set by the transport that exposes /metrics; None counts nothing.
         self.metrics: Metrics | None = None
 
@@ -97,6 +102,8 @@ class Dispatcher:
         match command:
             case Ping(request_id=request_id):
                 peer.answer(Pong(request_id=request_id))
+            case Cancel() if self.remote and not self.runs.get(command.run_id, peer.user):
+                await self.remote.cancel(command.run_id, peer, command.request_id)
             case Cancel():
                 self.cancel(command, peer)
             case Resume():
@@ -202,6 +209,9 @@ class Dispatcher:
 
     async def _resume_from_store(self, command: Resume, peer: Peer) -> None:
         """Replay a run this process no longer holds (finished long ago, or before a restart)."""
+        if self.remote is not None:  # in a cluster, the run may live on another node
+            await self.remote.resume(command.run_id, command.last_seq, peer, command.request_id)
+            return
         store = self.services.store
         row = await store.get_run(command.run_id) if store is not None else None
         if store is None or row is None or row.owner != peer.user:

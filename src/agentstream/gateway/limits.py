@@ -1,8 +1,10 @@
 """How much one user, connection or IP may ask for: rate limits and connection caps.
 
-Rates use the well-kept ``limits`` package (moving windows). Storage is in memory for now, so
-limits hold per process; Redis storage (``limits.storage.RedisStorage``), which makes them hold
-across the nodes of a cluster, comes with the Redis store of issue 15.
+Rates use the well-kept ``limits`` package (moving windows). With a Redis store (a cluster) the
+per-user run windows live in that Redis (``limits.storage.RedisStorage``) and the open-socket
+counts are Redis counters, so every node counts against the same numbers; with any other store
+they are in memory and hold per process. Frame rates stay in memory either way: a connection
+lives on one node, so its frames are only ever counted there.
 
 - runs per user per minute: the next run is refused with :class:`RateLimited` (``retryAfter``);
 - frames per second per connection: a frame over the rate gets a ``rate_limited`` error frame,
@@ -16,10 +18,10 @@ import math
 import time
 from collections import Counter
 from enum import Enum
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from limits import RateLimitItemPerMinute, RateLimitItemPerSecond
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
 from agentstream.errors import AgentstreamError
@@ -52,12 +54,17 @@ class Limits:
     def __init__(self, settings: Settings) -> None:
         """Enforce the limits ``settings`` configures (0 turns a limit off)."""
         self.settings = settings
-        # In memory for now; RedisStorage here makes the windows shared by nodes (issue 15).
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        shared = _cluster_redis(settings.store)
+        self._open: OpenCounts = MemoryCounts()
+        self._run_limiter = self._limiter
+        if shared is not None:
+            url, prefix = shared
+            storage: Storage = RedisStorage(url, key_prefix=f"{prefix}limits")
+            self._run_limiter = MovingWindowRateLimiter(storage)
+            self._open = RedisCounts(url, f"{prefix}open:", ttl_s=settings.connection_ttl_s)
         self._runs = RateLimitItemPerMinute(max(settings.runs_per_minute, 1))
         self._frames = RateLimitItemPerSecond(max(settings.frames_per_second, 1))
-        self._open_by_ip: Counter[str] = Counter()
-        self._open_by_user: Counter[str] = Counter()
 
     def hit_run(self, user: str) -> None:
         """Count one run of ``user``.
@@ -65,9 +72,9 @@ class Limits:
         Raises:
             RateLimited: ``user`` already started as many runs as allowed in the last minute.
         """
-        if self.settings.runs_per_minute <= 0 or self._limiter.hit(self._runs, "run", user):
+        if self.settings.runs_per_minute <= 0 or self._run_limiter.hit(self._runs, "run", user):
             return
-        reset = self._limiter.get_window_stats(self._runs, "run", user).reset_time
+        reset = self._run_limiter.get_window_stats(self._runs, "run", user).reset_time
         retry_after = max(1, math.ceil(reset - time.time()))
         raise RateLimited(
             f"too many runs (limit {self.settings.runs_per_minute} per minute); "
@@ -89,17 +96,85 @@ class Limits:
         """Count a new socket; the reason it is refused (nothing is counted then), else None."""
         per_ip = self.settings.max_connections_per_ip
         per_user = self.settings.max_connections_per_user
-        if per_ip > 0 and self._open_by_ip[ip] >= per_ip:
+        if per_ip <= 0 and per_user <= 0:
+            return None  # nothing to count against: not even a round trip to Redis
+        keys = [f"ip:{ip}", f"user:{user}"]
+        counts = self._open.add(keys, 1)
+        if per_ip > 0 and counts[0] > per_ip:
+            self._open.add(keys, -1)
             return f"too many connections from this address (limit {per_ip})"
-        if per_user > 0 and self._open_by_user[user] >= per_user:
+        if per_user > 0 and counts[1] > per_user:
+            self._open.add(keys, -1)
             return f"too many connections for this user (limit {per_user})"
-        self._open_by_ip[ip] += 1
-        self._open_by_user[user] += 1
         return None
 
     def disconnect(self, ip: str, user: str) -> None:
         """Uncount a socket :meth:`connect` let in."""
-        for counter, key in ((self._open_by_ip, ip), (self._open_by_user, user)):
-            counter[key] -= 1
-            if counter[key] <= 0:
-                del counter[key]
+        if self.settings.max_connections_per_ip > 0 or self.settings.max_connections_per_user > 0:
+            self._open.add([f"ip:{ip}", f"user:{user}"], -1)
+
+
+class OpenCounts(Protocol):
+    """Open-socket counters by key."""
+
+    def add(self, keys: list[str], delta: int) -> list[int]:
+        """Add ``delta`` to each key's count; the counts after."""
+        ...
+
+
+class MemoryCounts:
+    """Counts of this process only."""
+
+    def __init__(self) -> None:
+        """Start from zero."""
+        self._counts: Counter[str] = Counter()
+
+    def add(self, keys: list[str], delta: int) -> list[int]:
+        """Add ``delta`` to each key's count; the counts after (a key at zero is forgotten)."""
+        out = []
+        for key in keys:
+            self._counts[key] += delta
+            out.append(self._counts[key])
+            if self._counts[key] <= 0:
+                del self._counts[key]
+        return out
+
+
+class RedisCounts:
+    """Counts every node shares, as Redis counters.
+
+    Each count expires ``ttl_s`` after its last change, so the sockets of a node that died
+    without saying goodbye stop counting at the latest when a connection row would expire. Why
+    synchronous: a count is taken once per socket, before the upgrade, and is one round trip
+    (a pipeline) to a Redis on the local network.
+    """
+
+    def __init__(self, url: str, prefix: str, *, ttl_s: float) -> None:
+        """Count under ``prefix`` in the Redis at ``url``."""
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._prefix = prefix
+        self._ttl = max(1, int(ttl_s))
+
+    def add(self, keys: list[str], delta: int) -> list[int]:
+        """Add ``delta`` to each key's count; the counts after."""
+        pipe = self._redis.pipeline(transaction=True)
+        for key in keys:
+            pipe.incrby(self._prefix + key, delta)
+            pipe.expire(self._prefix + key, self._ttl)
+        replies = pipe.execute()
+        return [int(n) for n in replies[::2]]
+
+
+def _cluster_redis(store: str | None) -> tuple[str, str] | None:
+    """The Redis URL and key prefix of a cluster's store, or None for a one-process store."""
+    if not store or not store.startswith(("redis://", "rediss://")):
+        return None
+    from agentstream.stores import open_store
+    from agentstream.stores.redis import RedisStore
+
+    redis_store = open_store(store)  # builds it, connects nothing
+    if not isinstance(redis_store, RedisStore):
+        return None
+    return redis_store.url, redis_store.prefix

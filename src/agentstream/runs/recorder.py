@@ -229,6 +229,11 @@ async def stored_events(store: Any, run_id: str, after_seq: int = 0) -> list[Eve
     return events
 
 
+def decode_row(text: str, after_seq: int = 0) -> list[Event]:
+    """The events of one stored row with seq > ``after_seq`` (a merged row split back)."""
+    return _decode(text, after_seq)
+
+
 def _decode(text: str, after_seq: int) -> list[Event]:
     frame = loads(text)
     if not isinstance(frame, dict):

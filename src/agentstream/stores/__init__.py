@@ -6,6 +6,8 @@ Pick one with a URL (``--store``, or ``AGENTSTREAM_STORE``)::
     sqlite://:memory:                                         throwaway, one process
     dynamodb://?endpoint=http://127.0.0.1:PORT&prefix=test_&region=us-east-1[&create=1]
                [&connect_timeout=2&read_timeout=3&max_attempts=2]
+    redis://[:password@]host:port/db[?prefix=agentstream:&timeout=5&node=ID&lease=15]
+    rediss://...                                              the same over TLS
 
 Importing this package pulls in neither boto3 nor any backend: they load when a URL asks.
 """
@@ -57,6 +59,7 @@ _DYNAMODB_PARAMS = {
     "read_timeout": float,
     "max_attempts": int,
 }
+_REDIS_PARAMS = {"prefix": str, "timeout": float, "node": str, "lease": float}
 
 
 def default_path() -> Path:
@@ -105,4 +108,11 @@ def open_store(url: str | None = None, **kwargs: Any) -> Store:
         from agentstream.stores.dynamodb import DynamoDBStore
 
         return DynamoDBStore(**(_params(parts.query, _DYNAMODB_PARAMS) | kwargs))
-    raise InvalidRecord("store", f"unknown store {url!r} (expected sqlite:// or dynamodb://)")
+    if parts.scheme in ("redis", "rediss"):
+        from agentstream.stores.redis import RedisStore
+
+        bare = parts._replace(query="").geturl()
+        return RedisStore(bare, **(_params(parts.query, _REDIS_PARAMS) | kwargs))
+    raise InvalidRecord(
+        "store", f"unknown store {url!r} (expected sqlite://, dynamodb:// or redis://)"
+    )

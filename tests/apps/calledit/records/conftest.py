@@ -12,7 +12,7 @@ from agentstream.stores import Store, open_store
 from tests.stores.conftest import FakeClock, store_url
 
 
-@pytest.fixture(params=["sqlite", "dynamodb"])
+@pytest.fixture(params=["sqlite", "dynamodb", "redis"])
 async def store(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
 ) -> AsyncIterator[Store]:

@@ -3,8 +3,9 @@
 A package rather than three sibling modules because it has the same nouns as ``stores/`` —
 rows, validation, a shared base, one module per backend — and the tests mirror it the same way.
 The framework store knows nothing of calls: :func:`calls_of` puts a :class:`CallStore` on the
-backend a server already opened (same SQLite file and writer thread, or the same DynamoDB
-client and table prefix), and the call tables are created on first use.
+backend a server already opened (same SQLite file and writer thread, the same DynamoDB
+client and table prefix, or the same Redis and key prefix), and the call tables are created on
+first use.
 """
 
 from __future__ import annotations
@@ -75,4 +76,10 @@ def _build(store: Store) -> CallRecords:
         from agentstream.apps.calledit.records.dynamodb import DynamoDBCalls
 
         return DynamoDBCalls(store)
+    from agentstream.stores.redis import RedisStore
+
+    if isinstance(store, RedisStore):
+        from agentstream.apps.calledit.records.redis import RedisCalls
+
+        return RedisCalls(store)
     raise StoreError(f"CalledIt cannot keep calls in a {type(store).__name__}")
