@@ -8,6 +8,7 @@ import contextlib
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -35,11 +36,12 @@ def blocks() -> list[tuple[str, str, str]]:
 
 
 def test_the_tutorial_has_exactly_the_blocks_this_test_runs() -> None:
-    """The page's blocks are the app, the serve command and the client (a new one needs a test)."""
+    """The page's blocks: app, serve command, client, emulate command (a new one needs a test)."""
     assert [(lang, title) for lang, title, _ in blocks()] == [
         ("python", "wordy.py"),
         ("bash", ""),
         ("python", "client.py"),
+        ("bash", ""),
     ]
 
 
@@ -54,7 +56,7 @@ def test_the_tutorial_app_is_about_thirty_lines() -> None:
 @contextlib.contextmanager
 def served(tmp_path: Path, model: str) -> Iterator[int]:
     """The tutorial's serve command, run in ``tmp_path`` on a free port with ``model``."""
-    (_, _, app), (_, _, command), _ = blocks()
+    (_, _, app), (_, _, command), *_ = blocks()
     (tmp_path / "wordy.py").write_text(app)
     port = free_port()
     argv = shlex.split(command.replace("8000", str(port)).replace("scripted", model))
@@ -74,20 +76,24 @@ def served(tmp_path: Path, model: str) -> Iterator[int]:
 
 
 def _wait_healthy(server: subprocess.Popen[str], port: int) -> None:
+    _wait_ready(server, f"http://127.0.0.1:{port}/healthz")
+
+
+def _wait_ready(server: subprocess.Popen[str], url: str) -> None:
     deadline = time.monotonic() + 120  # a real model loads its weights first
     while time.monotonic() < deadline:
         if server.poll() is not None:
             pytest.fail(f"server exited: {server.stderr.read() if server.stderr else ''}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+            if httpx.get(url).status_code == 200:
                 return
         time.sleep(0.2)
-    pytest.fail("server did not answer /healthz")
+    pytest.fail(f"server did not answer {url}")
 
 
-def run_client(tmp_path: Path, port: int) -> list[str]:
-    """The tutorial's client, run as a script against ``port``; its output lines."""
-    client = blocks()[2][2].replace("8000", str(port))
+def run_client(tmp_path: Path, port: int, path: str = "/ws") -> list[str]:
+    """The tutorial's client, run as a script against ``port`` and ``path``; its output lines."""
+    client = blocks()[2][2].replace("8000/ws", f"{port}{path}")
     (tmp_path / "client.py").write_text(client)
     done = subprocess.run(
         [sys.executable, "client.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300
@@ -118,3 +124,42 @@ def test_the_tutorial_app_streams_with_gemma(tmp_path: Path) -> None:
     assert types[0] == "RUN_STARTED" and types[-1] == "RUN_FINISHED"
     result = ast.literal_eval(lines[-1])
     assert isinstance(result["words"], int) and isinstance(result["title"], str)
+
+
+@contextlib.contextmanager
+def emulated(tmp_path: Path) -> Iterator[int]:
+    """The tutorial's ``agentstream emulate`` command, run in ``tmp_path`` on a free port."""
+    (_, _, app), _, _, (_, _, command) = blocks()
+    (tmp_path / "wordy.py").write_text(app)
+    port = free_port()
+    argv = shlex.split(command.replace("3001", str(port)))
+    assert argv[:3] == ["agentstream", "emulate", "wordy.py:app"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTSTREAM_", "AWS_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
+    server = subprocess.Popen(
+        [AGENTSTREAM, *argv[1:]], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        _wait_ready(server, f"http://127.0.0.1:{port}/_emulator")
+        yield port
+    finally:
+        server.send_signal(signal.SIGINT)  # Ctrl-C: the emulator stops its workers and moto
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(10)
+
+
+def test_the_tutorial_app_streams_through_the_lambda_adapter_under_emulate(
+    tmp_path: Path,
+) -> None:
+    """``agentstream emulate wordy.py:app``: the run streams over /prod via the Lambda adapter."""
+    with emulated(tmp_path) as port:
+        lines = run_client(tmp_path, port, "/prod")
+    seqs = [int(line.split()[0]) for line in lines[:-1]]
+    types = [line.split()[1] for line in lines[:-1]]
+    assert seqs == sorted(set(seqs)) and seqs[0] == 1  # merged chunks keep their last seq
+    assert types[0] == "RUN_STARTED" and types[-1] == "RUN_FINISHED"
+    assert "STATE_SNAPSHOT" in types
+    assert ast.literal_eval(lines[-1]) == {"words": 0, "title": "title"}  # the schema's filler

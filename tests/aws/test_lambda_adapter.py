@@ -225,3 +225,22 @@ def test_bad_http_requests_get_clear_errors(world: AwsWorld) -> None:
     assert world.adapter(http_event({}, method="GET"))["statusCode"] == 405
     bad = world.adapter(http_event({"action": "count", "n": "x"}))
     assert bad["statusCode"] == 422 and orjson.loads(bad["body"])["code"] == "invalid_request"
+
+
+def test_the_adapter_writes_emf_lines_with_the_right_figures(world: AwsWorld) -> None:
+    """Connect, a run, disconnect: EMF lines count them, with the frames posted and timings."""
+    from agentstream.aws.emf import Emf
+    from tests.aws.test_emf import check_emf
+
+    lines: list[str] = []
+    world.adapter.emf = Emf("awstest", write=lines.append)
+    world.adapter(connect_event("m1", "alice"))
+    world.adapter(message_event("m1", {"action": "count", "n": 20, "delay": 0.005}, "alice"))
+    run_worker(world).join(30)
+    world.adapter(disconnect_event("m1", "alice"))
+    connected, ran, disconnected = (check_emf(line) for line in lines)
+    assert connected["Connections"] == 1 and disconnected["Disconnections"] == 1
+    frames = world.frames("m1")
+    assert (ran["App"], ran["State"], ran["RunId"]) == ("awstest", "finished", frames[0]["runId"])
+    assert ran["Runs"] == 1 and ran["EventsSent"] == len(frames)
+    assert 0 <= ran["FirstEventSeconds"] <= ran["RunSeconds"] < 30

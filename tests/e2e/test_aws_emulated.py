@@ -1,13 +1,15 @@
 """deploy/template.yaml under ``agentstream emulate`` (issue 11's end-to-end check), offline.
 
 Real WebSocket clients against the emulated API Gateway, the template's functions running the
-Lambda adapter unchanged, DynamoDB on moto and Bedrock served by the scripted model. Skipped
-where the emulator (issue 9) is not installed.
+Lambda adapter unchanged, DynamoDB on moto and Bedrock served by the scripted model (its forced
+structured-output call answered with a schema-valid record) or the embedded ``gemma`` model.
+Skipped where the emulator (issue 9) is not installed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -22,6 +24,7 @@ emulator_server = pytest.importorskip("agentstream.aws.emulator.server")
 emulator_template = pytest.importorskip("agentstream.aws.emulator.template")
 emulator_command = pytest.importorskip("agentstream.aws.emulator.command")
 
+from agentstream.apps.calledit.schemas import PredictionRecord  # noqa: E402
 from tests.aws.mgmt_stub import free_port  # noqa: E402
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "template.yaml"
@@ -33,14 +36,14 @@ def token(user: str) -> str:
     return jwt.encode({"sub": user, "exp": time.time() + 600}, SECRET, "HS256")
 
 
-@pytest.fixture
-async def emulated(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Any]:
-    """The template served with the JWT authorizer on, and Bedrock on the scripted model."""
+@contextlib.asynccontextmanager
+async def emulate(model: str) -> AsyncIterator[Any]:
+    """The template served with the JWT authorizer on, and Bedrock on ``model``."""
     stack = emulator_template.load_stack(TEMPLATE, parameters={"JwtSecret": SECRET})
     opts = emulator_command.options(
         host="127.0.0.1",
         port=free_port(),
-        model="scripted:0.05",
+        model=model,
         dynamodb_endpoint=None,
         management_secret=None,
         verbose=False,
@@ -53,6 +56,13 @@ async def emulated(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Any]:
         yield emulator
     finally:
         await emulator.stop()
+
+
+@pytest.fixture
+async def emulated() -> AsyncIterator[Any]:
+    """The template on the scripted model, 50 ms per delta (time to drop and cancel mid-run)."""
+    async with emulate("scripted:0.05") as emulator:
+        yield emulator
 
 
 def url(emulator: Any, user: str) -> str:
@@ -105,6 +115,34 @@ async def test_a_call_streams_in_the_calledit_dialect_and_the_row_follows_the_so
     while connection_ids(emulated) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     assert connection_ids(emulated) == set()
+
+
+def record_of(frames: list[Frame]) -> PredictionRecord:
+    """The run's record: its last frame is ``complete`` and its content a valid record."""
+    assert frames[-1]["type"] == "complete", frames[-1]
+    return PredictionRecord.model_validate(frames[-1]["content"])
+
+
+async def test_a_call_ends_with_a_valid_record_in_the_calledit_dialect(emulated: Any) -> None:
+    """Scripted Bedrock answers the forced record tool: the run completes with a valid record."""
+    async with websockets.connect(url(emulated, "dave")) as ws:
+        await ws.send(json.dumps(CALL))
+        frames = await until(ws, ended)
+    record = record_of(frames)
+    assert record.initial_status == "pending"
+    assert "state_delta" in {f["type"] for f in frames}  # the record filled in as it streamed
+    forced = [r["body"]["toolConfig"].get("toolChoice") for r in emulated.bedrock.requests]
+    assert {"tool": {"name": "PredictionRecord"}} in forced
+
+
+@pytest.mark.slow
+async def test_a_call_on_gemma_ends_with_a_valid_record() -> None:
+    """Bedrock served by the embedded gemma model: the same call completes with a valid record."""
+    async with emulate("gemma") as emulator, websockets.connect(url(emulator, "erin")) as ws:
+        await ws.send(json.dumps(CALL))
+        frames = await until(ws, ended, timeout=300)
+    assert text(frames)
+    record_of(frames)
 
 
 async def test_a_dropped_client_resumes_on_a_new_connection_with_no_gap(emulated: Any) -> None:

@@ -57,6 +57,8 @@ class Fanout:
         self._wake = asyncio.Event()
         self._alone_since: float | None = None
         self.flushes = 0
+        self.frames_posted = 0  # for the run's metrics (``emf.py``)
+        self.first_post_at: float | None = None  # wall time of the first frame posted
 
     def deliver(self, event: Event) -> None:
         """The run published ``event`` (it is in the log): wake the flush loop."""
@@ -130,6 +132,10 @@ class Fanout:
         sent = await asyncio.to_thread(post_frames, self.sender, sub.connection_id, dialect, frames)
         if not sent:
             await self._drop(sub.connection_id)
+            return
+        self.frames_posted += len(frames)
+        if self.first_post_at is None:
+            self.first_post_at = time.time()
 
     async def _drop(self, connection_id: str) -> None:
         """The client left: forget the subscriber and the connection row."""

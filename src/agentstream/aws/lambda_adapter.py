@@ -29,6 +29,7 @@ import time
 from typing import Any
 
 from agentstream.aws.dispatcher import AwsDispatcher
+from agentstream.aws.emf import Emf
 from agentstream.aws.events import WsEvent, read_event
 from agentstream.aws.fanout import Fanout
 from agentstream.aws.http_events import HttpEvent, is_http, read_http
@@ -70,9 +71,11 @@ class LambdaAdapter:
         *,
         launcher: Launcher | None = None,
         window_s: float | None = None,
+        emf: Emf | None = None,
     ) -> None:
         """Serve ``app``; the store comes from ``settings.store`` (a ``dynamodb://`` URL)."""
         self.app = app
+        self.emf = emf or Emf(app.name)
         self.settings = settings or Settings()
         self.launcher = launcher or default_launcher(self)
         self.window_s = _window_s() if window_s is None else window_s
@@ -178,6 +181,7 @@ class LambdaAdapter:
         for hook in self.app.on_connect:
             await hook(ctx)
         logger.info("conn=%s user=%s dialect=%s | connected", ws.connection_id, ws.user, meta)
+        self.emf.connected()
         if offered:
             return {**OK, "headers": {"Sec-WebSocket-Protocol": dialect.name}}
         return dict(OK)
@@ -192,6 +196,7 @@ class LambdaAdapter:
                 logger.exception("conn=%s | $disconnect hook failed", ws.connection_id)
         await self.store.delete_connection(ws.connection_id)
         logger.info("conn=%s | disconnected", ws.connection_id)
+        self.emf.disconnected()
 
     async def _peer(self, connection_id: str, user: str) -> LambdaPeer:
         row = await self.store.get_connection(connection_id)
@@ -266,6 +271,8 @@ class LambdaAdapter:
             peer.answer(error_answer(exc, command.request_id))
             await peer.flush(dispatcher.sender)
             return
+        ended: list[float] = []
+        run.on_end(lambda _: ended.append(time.time()))  # before serve(): the run has not run yet
         first = Subscription(connection_id, 0, peer.dialect.name)
         await self.live.create(run.id, user, first)
         fanout = Fanout(
@@ -278,6 +285,18 @@ class LambdaAdapter:
         )
         await fanout.serve()
         logger.info("run=%s | produced in %d flushes", run.id, fanout.flushes)
+        self._report(run, fanout, ended[0] if ended else time.time())
+
+    def _report(self, run: Any, fanout: Fanout, ended_at: float) -> None:
+        """The run's EMF line: end state, frames posted, first-frame and run seconds."""
+        first_post = fanout.first_post_at
+        self.emf.run_ended(
+            run.id,
+            run.state.value,
+            run_seconds=ended_at - run.started_at,
+            first_event_seconds=None if first_post is None else first_post - run.started_at,
+            events_sent=fanout.frames_posted,
+        )
 
 
 def _internal(exc: Exception, request_id: Any) -> ErrorAnswer:

@@ -10,7 +10,13 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import EventStreamError
 
-from agentstream.aws.emulator.bedrock import BedrockService, Fault, anthropic_events, converse_args
+from agentstream.aws.emulator.bedrock import (
+    BedrockService,
+    Fault,
+    anthropic_events,
+    converse_args,
+    tool_choice,
+)
 from agentstream.aws.emulator.server import Emulator, Options
 from agentstream.aws.emulator.template import load_stack
 from agentstream.models import create_model
@@ -182,3 +188,59 @@ async def test_strands_agent_tool_use_round_trips_through_converse_stream() -> N
     assert year.startswith("It is 20") and len(bedrock.requests) == 2
     sent = bedrock.requests[-1]["body"]
     assert sent["toolConfig"]["tools"][0]["toolSpec"]["name"] == "current_time"
+
+
+RECORD_TOOL = {
+    "toolSpec": {
+        "name": "Record",
+        "inputSchema": {
+            "json": {
+                "type": "object",
+                "properties": {
+                    "day": {"type": "string", "format": "date"},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                },
+                "required": ["day", "tags"],
+            }
+        },
+    }
+}
+
+
+def test_tool_choice_is_read_from_the_tool_config() -> None:
+    """The Converse toolChoice is passed on; a request without one has none."""
+    forced = {"toolConfig": {"tools": [RECORD_TOOL], "toolChoice": {"tool": {"name": "Record"}}}}
+    assert tool_choice(forced) == {"tool": {"name": "Record"}}
+    assert tool_choice({"messages": []}) is None
+
+
+async def test_scripted_service_answers_a_forced_tool_with_a_schema_valid_call() -> None:
+    """``--model scripted``: a forced toolChoice gets a toolUse with a schema-valid input."""
+    emu = Emulator(load_stack(CHAT), Options(bedrock=BedrockService.for_model("scripted")))
+    await emu.start()
+    client = _client(emu)
+    request = {
+        "modelId": "m",
+        "messages": [{"role": "user", "content": [{"text": "hi"}]}],
+        "toolConfig": {"tools": [RECORD_TOOL], "toolChoice": {"tool": {"name": "Record"}}},
+    }
+
+    def stream() -> list[dict]:
+        return list(client.converse_stream(**request)["stream"])  # type: ignore[attr-defined]
+
+    try:
+        events = await asyncio.to_thread(stream)
+        whole = await asyncio.to_thread(lambda: client.converse(**request))  # type: ignore[attr-defined]
+        free = {**request, "toolConfig": {"tools": [RECORD_TOOL]}}
+        text = await asyncio.to_thread(lambda: client.converse(**free))  # type: ignore[attr-defined]
+    finally:
+        await emu.stop()
+    starts = [
+        e["contentBlockStart"]["start"]["toolUse"] for e in events if "contentBlockStart" in e
+    ]
+    assert [s["name"] for s in starts] == ["Record"]
+    (block,) = whole["output"]["message"]["content"]
+    assert block["toolUse"]["name"] == "Record" and whole["stopReason"] == "tool_use"
+    assert len(block["toolUse"]["input"]["tags"]) == 1
+    assert len(block["toolUse"]["input"]["day"]) == len("2026-01-01")
+    assert "text" in text["output"]["message"]["content"][0]

@@ -27,3 +27,9 @@ def test_emulate_help_lists_the_flags() -> None:
     result = CliRunner().invoke(cli, ["emulate", "--help"])
     for flag in ("--port", "--model", "--tls", "--watch", "--management-secret"):
         assert flag in result.output
+
+
+def test_emulate_with_an_unknown_app_is_a_clear_error() -> None:
+    """An argument that is neither a template nor an app is a usage error naming the app."""
+    result = CliRunner().invoke(cli, ["emulate", "nope", "--model", "scripted"])
+    assert result.exit_code == 2 and "unknown app 'nope'" in result.output

@@ -53,10 +53,19 @@ class Fault:
 
 
 def converse_args(body: dict[str, Any]) -> tuple[list[Any], list[Any] | None, str | None]:
-    """A Converse request as ``Model.stream`` arguments: messages, tool specs, system prompt."""
+    """A Converse request as ``Model.stream`` arguments: messages, tool specs, system prompt.
+
+    Its ``toolChoice`` is passed on separately (:func:`tool_choice`).
+    """
     system = "\n".join(block["text"] for block in body.get("system", []) if "text" in block)
     tools = [t["toolSpec"] for t in body.get("toolConfig", {}).get("tools", []) if "toolSpec" in t]
     return list(body.get("messages", [])), tools or None, system or None
+
+
+def tool_choice(body: dict[str, Any]) -> dict[str, Any] | None:
+    """A Converse request's ``toolChoice`` (``auto``, ``any`` or ``{"tool": {"name"}}``)."""
+    choice = body.get("toolConfig", {}).get("toolChoice")
+    return dict(choice) if isinstance(choice, dict) else None
 
 
 def anthropic_args(body: dict[str, Any]) -> tuple[list[Any], None, str | None]:
@@ -123,10 +132,15 @@ class BedrockService:
 
     @classmethod
     def for_model(cls, spec: str) -> BedrockService:
-        """A service for a ``--model`` spec (``local``, ``gemma``, ``scripted`` …)."""
+        """A service for a ``--model`` spec (``local``, ``gemma``, ``scripted`` …).
+
+        ``scripted`` plays :func:`agentstream.aws.emulator.scripted.turn`: text, or a
+        schema-valid call of the tool a request requires (structured output).
+        """
+        from agentstream.aws.emulator import scripted
         from agentstream.models import create_model
 
-        return cls(create_model(spec))
+        return cls(create_model(spec, scripted=[scripted.turn]))
 
     def fail_next(self, fault: Fault | None = None, count: int = 1) -> None:
         """Make the next ``count`` requests fail with ``fault`` (throttling by default)."""
@@ -167,9 +181,12 @@ class BedrockService:
     ) -> None:
         converse = op.startswith("converse")
         args = converse_args(body) if converse else anthropic_args(body)
+        choice = tool_choice(body) if converse else None
+        # A required tool (structured output) must reach the model, or it answers in text.
+        kwargs: dict[str, Any] = {"tool_choice": choice} if choice else {}
         if op in ("converse", "invoke"):
             try:
-                events = [e async for e in self.model.stream(*args)]
+                events = [e async for e in self.model.stream(*args, **kwargs)]
             except Exception as exc:  # the model failed: Bedrock answers InternalServerException
                 logger.warning("bedrock %s | model failed: %s", op, exc)
                 error = {"x-amzn-ErrorType": "InternalServerException"}
@@ -180,7 +197,7 @@ class BedrockService:
             return
         await start_chunked(writer, 200, {"Content-Type": _STREAM_TYPE})
         try:
-            await self._stream(args, converse, model_id, writer, fault)
+            await self._stream(args, kwargs, converse, model_id, writer, fault)
         except Exception as exc:  # mid-stream failure: an exception event, as Bedrock sends
             logger.warning("bedrock %s | model failed mid-stream: %s", op, exc)
             await write_chunk(writer, eventstream.exception("internalServerException", str(exc)))
@@ -189,13 +206,14 @@ class BedrockService:
     async def _stream(
         self,
         args: tuple[Any, ...],
+        kwargs: dict[str, Any],
         converse: bool,
         model_id: str,
         writer: asyncio.StreamWriter,
         fault: Fault | None,
     ) -> None:
         count = 0
-        async for event in self.model.stream(*args):
+        async for event in self.model.stream(*args, **kwargs):
             if fault is not None and count == 2:  # a couple of events in, as a real throttle
                 await write_chunk(writer, eventstream.exception(_lower(fault.error), fault.message))
                 return

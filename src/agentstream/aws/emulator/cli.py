@@ -5,14 +5,17 @@ Importing this module costs only typer: the emulator itself loads when the comma
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+Target = Annotated[
+    str, typer.Argument(metavar="TEMPLATE|APP", help="A SAM/CloudFormation template, or an app")
+]
+
 
 def emulate(
-    template: Annotated[Path, typer.Argument(help="SAM or CloudFormation template (YAML/JSON)")],
+    template: Target,
     port: Annotated[int, typer.Option(help="Port for WebSockets, @connections and Bedrock")] = 3001,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     model: Annotated[
@@ -36,7 +39,10 @@ def emulate(
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log every event sent")] = False,
 ) -> None:
-    """Run a template's API Gateway WebSocket APIs, Lambdas, tables and Bedrock offline."""
+    """Run a template, or an app in agentstream's template, offline: API Gateway, Lambda...
+
+    An app is calledit, module:app or file.py:app, served by deploy/template.yaml's stack.
+    """
     from agentstream.aws.emulator.command import options, run
     from agentstream.aws.emulator.intrinsics import TemplateError
     from agentstream.cli import _prepare_or_exit
@@ -52,8 +58,6 @@ def emulate(
         integration_timeout=integration_timeout,
         tls=tls,
     )
-    if not template.is_file():
-        raise typer.BadParameter(f"{template} is not a file", param_hint="TEMPLATE")
     _prepare_or_exit(model)  # local weights are assembled before the first Bedrock call
     try:
         run(template, opts, watch_code=watch)

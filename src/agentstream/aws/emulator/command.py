@@ -1,4 +1,7 @@
-"""``agentstream emulate TEMPLATE``: run a template's WebSocket APIs until Ctrl-C.
+"""``agentstream emulate TEMPLATE|APP``: run a template's WebSocket APIs until Ctrl-C.
+
+An app spec instead of a template serves agentstream's own template with that app
+(:mod:`~agentstream.aws.emulator.appspec`).
 
 The CLI command in ``agentstream/cli.py`` only parses flags and calls :func:`run`.
 """
@@ -11,9 +14,10 @@ import logging
 import os
 from pathlib import Path
 
+from agentstream.aws.emulator.appspec import load_target
 from agentstream.aws.emulator.connection import Limits
 from agentstream.aws.emulator.server import Emulator, Options
-from agentstream.aws.emulator.template import Stack, load_stack
+from agentstream.aws.emulator.template import Stack
 
 logger = logging.getLogger(__name__)
 
@@ -56,13 +60,13 @@ async def serve(emulator: Emulator, watch_code: bool) -> None:
 
 
 def run(
-    template: Path, options: Options, *, watch_code: bool = False, region: str = "us-east-1"
+    template: Path | str, options: Options, *, watch_code: bool = False, region: str = "us-east-1"
 ) -> None:
-    """Load ``template`` and serve it until interrupted."""
+    """Load ``template`` (a template file or an app spec) and serve it until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
     logging.getLogger("websockets").setLevel(logging.WARNING)  # our own lines say the same
-    stack = load_stack(template, region=os.environ.get("AWS_REGION", region))
+    stack = load_target(template, region=os.environ.get("AWS_REGION", region))
     if not stack.apis:
         logger.warning("template has no AWS::ApiGatewayV2::Api with ProtocolType WEBSOCKET")
     with contextlib.suppress(KeyboardInterrupt):
