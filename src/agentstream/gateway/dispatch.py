@@ -145,9 +145,15 @@ class Dispatcher:
             RateLimited: ``user`` started as many runs as allowed in the last minute.
         """
         self.runs.check_quota(user)
-        self.limits.hit_run(user)
-        route: Route = command.route
         run = Run(owner=user, app=self.app.name, log_capacity=self.settings.log_capacity)
+        self.limits.take_live(user, run.id)  # cluster-wide live runs (a no-op on one process)
+        try:
+            self.limits.hit_run(user)
+        except RateLimited:
+            self.limits.end_live(user, run.id)
+            raise
+        run.on_end(lambda ended: self.limits.end_live(ended.owner, ended.id))
+        route: Route = command.route
         ctx = RouteContext(
             connection_id=connection_id,
             user=user,
