@@ -115,3 +115,55 @@ async def test_a_lost_nodes_run_read_over_sse_elsewhere_ends_with_node_lost(
     assert status == 200
     assert rest and (rest[-1]["type"], rest[-1]["code"]) == ("RUN_ERROR", "node_lost")
     assert ids == sorted(set(ids)) and ids[0] > seen[-1]["seq"]
+
+
+def agui_input(run_id: str) -> dict[str, Any]:
+    """An AG-UI RunAgentInput asking CalledIt for a call."""
+    prompt = json.loads(PROMPT)["prompt"]
+    return {
+        "threadId": "thread-x",
+        "runId": run_id,
+        "messages": [{"id": "m1", "role": "user", "content": prompt}],
+        "state": {},
+        "tools": [],
+        "context": [],
+        "forwardedProps": {},
+    }
+
+
+async def agui_post(
+    node: Node, hdrs: dict[str, str], body: dict[str, Any], after: int = 0, stop: int = 0
+) -> tuple[int, list[int], list[dict[str, Any]]]:
+    """POST /api/agui; read (up to ``stop`` events, else to the end): (status, ids, frames)."""
+    extra = {"Last-Event-ID": str(after)} if after else {}
+    ids: list[int] = []
+    frames: list[dict[str, Any]] = []
+    async with httpx.AsyncClient(headers=hdrs, timeout=30) as http:
+        async with http.stream("POST", f"{node.http}/api/agui", json=body, headers=extra) as r:
+            if r.status_code != 200:
+                return r.status_code, [], []
+            async for line in r.aiter_lines():
+                if line.startswith("id: "):
+                    ids.append(int(line[4:]))
+                elif line.startswith("data: "):
+                    frames.append(json.loads(line[6:]))
+                    if stop and len(frames) == stop:
+                        break
+    return 200, ids, frames
+
+
+async def test_an_agui_re_post_with_last_event_id_resumes_on_another_node(
+    three_nodes: Cluster,
+) -> None:
+    """AG-UI run started on A, re-POSTed on B after its last id: the rest, once; others 404."""
+    hdrs = headers(three_nodes, "agui-client")
+    body = agui_input("client-run-xnode")
+    status, ids, _ = await agui_post(three_nodes.nodes[0], hdrs, body, stop=5)
+    assert status == 200 and len(ids) == 5
+    status, rest, frames = await agui_post(three_nodes.nodes[1], hdrs, body, after=ids[-1])
+    assert status == 200
+    everything = ids + rest
+    assert everything == list(range(1, len(everything) + 1))
+    assert frames[-1]["type"] == "RUN_FINISHED" and frames[-1]["runId"] == "client-run-xnode"
+    thief = headers(three_nodes, "agui-thief")
+    assert (await agui_post(three_nodes.nodes[2], thief, body, after=2))[0] == 404

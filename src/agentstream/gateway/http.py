@@ -252,7 +252,7 @@ class _RemoteSink:
         self.queue.put_nowait(control)
 
 
-async def remote_stream(sink: _RemoteSink, dialect: Dialect) -> AsyncIterator[str]:
+async def remote_stream(sink: _RemoteSink, dialect: Any) -> AsyncIterator[str]:
     """What the follower hands ``sink`` as SSE text, to the terminal event or a final answer."""
     try:
         while True:
@@ -276,8 +276,13 @@ async def remote_stream(sink: _RemoteSink, dialect: Dialect) -> AsyncIterator[st
         sink.closed = True
 
 
-async def _remote_events(
-    dispatcher: Dispatcher, run_id: str, user: str, dialect: Dialect, after: int
+async def remote_events(
+    dispatcher: Dispatcher,
+    run_id: str,
+    user: str,
+    dialect: Any,
+    after: int,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     """A run this node does not hold, followed from its log in the cluster's Redis."""
     sink = _RemoteSink(user)
@@ -291,7 +296,9 @@ async def _remote_events(
         sink.closed = True
         return _unknown_run()
     return StreamingResponse(
-        remote_stream(sink, dialect), media_type="text/event-stream", headers=dict(SSE_HEADERS)
+        remote_stream(sink, dialect),
+        media_type="text/event-stream",
+        headers={**SSE_HEADERS, **(headers or {})},
     )
 
 
@@ -316,7 +323,7 @@ async def run_events(request: Request) -> Response:
             {"message": "Last-Event-ID must be a seq number", "code": "bad_request"}, 400
         )
     if run is None:
-        return await _remote_events(dispatcher, run_id, user_of(request), dialect, after)
+        return await remote_events(dispatcher, run_id, user_of(request), dialect, after)
     return StreamingResponse(
         event_stream(run, dialect, after, dispatcher),
         media_type="text/event-stream",
