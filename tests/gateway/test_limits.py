@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 
 import httpx
@@ -11,7 +12,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from agentstream.gateway.limits import Frame, Limits, RateLimited, _cluster_redis
+from agentstream.gateway.limits import Frame, Limits, RateLimited, RedisLiveRuns, _cluster_redis
 from agentstream.gateway.settings import Settings
 from tests.conftest import recv_json, recv_run, serve
 from tests.gateway.test_streams import counting_app, start
@@ -198,4 +199,56 @@ async def test_open_sockets_per_user_are_counted_across_the_cluster(redis_server
 def test_a_one_process_store_keeps_counts_in_memory() -> None:
     """Without a Redis store nothing is shared: counts are this process's own."""
     assert _cluster_redis("sqlite:///tmp/x.db") is None and _cluster_redis(None) is None
-    assert _cluster_redis("redis://h:1/2?prefix=p:") == ("redis://h:1/2", "p:")
+    assert _cluster_redis("redis://h:1/2?prefix=p:&lease=3") == ("redis://h:1/2", "p:", 3.0)
+
+
+async def test_live_runs_per_user_are_capped_across_the_cluster(redis_server: str) -> None:
+    """With 2 live runs per user, one running on each node refuses a third on either, even
+    after several leases (the heartbeat renews the slots); an ended run frees its slot."""
+    store = f"{redis_server}?prefix=l{uuid.uuid4().hex[:8]}:&lease=0.6"
+    one, two = (Settings(model="scripted", store=store, max_active_runs_per_user=2) for _ in "ab")
+    with serve(counting_app(), one) as a, serve(counting_app(), two) as b:
+        user = as_user(a, "capped")
+        async with (
+            websockets.connect(a.ws, additional_headers=user) as on_a,
+            websockets.connect(b.ws, additional_headers=user) as on_b,
+        ):
+            await on_a.send(start(n=400, pause=0.02))
+            await on_b.send(start(n=400, pause=0.02))
+            first = (await recv_json(on_a))["runId"]
+            await recv_json(on_b)
+            await asyncio.sleep(2.0)  # three leases: the slots live only if renewed
+            for ws in (on_a, on_b):
+                await ws.send(start(n=1, pause=0, requestId="third"))
+                refused = await recv_json(ws)
+                while refused.get("requestId") != "third":
+                    refused = await recv_json(ws)
+                assert refused["code"] == "too_many_runs", refused
+            await on_a.send(json.dumps({"action": "cancel", "runId": first}))
+            for _ in range(100):  # the cancelled run ends a moment later and gives its slot back
+                await on_b.send(start(n=1, pause=0, requestId="again"))
+                frame = await recv_json(on_b)
+                while frame.get("requestId") != "again" and frame.get("type") != "RUN_STARTED":
+                    frame = await recv_json(on_b)
+                if frame.get("code") != "too_many_runs":
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                pytest.fail("the cancelled run never gave its slot back")
+            assert frame["type"] == "RUN_STARTED"
+
+
+def test_a_dead_nodes_live_run_slots_expire_after_a_lease(redis_server: str) -> None:
+    """Slots nobody renews (their node was killed) stop counting after one lease."""
+    live = RedisLiveRuns(redis_server, f"d{uuid.uuid4().hex[:8]}:", lease_s=0.2)
+    assert live.take("u", "r1", 2) is None and live.take("u", "r2", 2) is None
+    assert live.take("u", "r3", 2) == 2
+    assert live.take("other", "r4", 2) is None  # per user
+    for _ in range(100):
+        if live.take("u", "r3", 2) is None:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the unrenewed slots never expired")
+    live.release("u", "r3")
+    assert live.take("u", "r5", 2) is None

@@ -26,6 +26,7 @@ from typing import Any, Final
 
 import orjson
 
+from agentstream.gateway.limits import RENEW_LIVE, live_key
 from agentstream.protocol.codec import encode
 from agentstream.protocol.events import RunError, stamp
 from agentstream.runs.registry import RunRegistry
@@ -95,6 +96,20 @@ class ClusterNode:
             self._beat_client = self.store.new_client(2)
         ms = max(1, int(self.lease * 1000))
         await self.store.call(self._beat_client.set, self._lease_key(self.node), "1", px=ms)
+        await self.renew_live(ms)
+
+    async def renew_live(self, ms: int) -> None:
+        """Keep this node's live runs counted against their users' cluster-wide cap for ``ms``.
+
+        The slots (:class:`~agentstream.gateway.limits.RedisLiveRuns`) last one lease, so a node
+        that dies stops counting its runs when its lease goes; a live node renews them here.
+        """
+        runs = self.runs.active()
+        if not runs:
+            return
+        keys = [live_key(self.store.prefix, run.owner) for run in runs]
+        args = [ms, *(run.id for run in runs)]
+        await self.store.call(self._beat_client.eval, RENEW_LIVE, len(keys), *keys, *args)
 
     async def _beat(self) -> None:
         while True:

@@ -48,8 +48,14 @@ class RemoteRuns:
         """How long one XREAD waits before the follower looks at the node's lease again."""
         return max(50, min(1000, int(self.node.lease * 1000 / 3)))
 
-    async def resume(self, run_id: str, last_seq: int, peer: Any, request_id: Any) -> None:
-        """Answer a resume of a run this node does not hold, then stream it to ``peer``."""
+    async def resume(
+        self, run_id: str, last_seq: int, peer: Any, request_id: Any
+    ) -> asyncio.Task[None] | None:
+        """Answer a resume of a run this node does not hold, then stream it to ``peer``.
+
+        Returns the task following it (done when the run ended or ``peer`` went), or None when
+        there is nothing to follow.
+        """
         row = await self._find(run_id)
         if row is None or row.owner != peer.user:
             peer.answer(
@@ -57,7 +63,7 @@ class RemoteRuns:
                     run_id=run_id, state="unknown", last_seq=last_seq, request_id=request_id
                 )
             )
-            return
+            return None
         state = await self.node.settle(run_id, last_seq)
         peer.answer(
             ResumeAnswer(
@@ -65,13 +71,14 @@ class RemoteRuns:
             )
         )
         if state is None:
-            return
+            return None
         peer.runs.add(run_id)
         task = asyncio.create_task(
             self.follow(run_id, row.owner, last_seq, peer), name=f"follow:{run_id}"
         )
         self.node.followers.add(task)
         task.add_done_callback(self.node.followers.discard)
+        return task
 
     async def _find(self, run_id: str) -> Any:
         """The run's header, waiting a moment for one that may be on its way.
@@ -134,7 +141,7 @@ class RemoteRuns:
         if state == RunState.RUNNING:
             return last_seq, False
         last_seq, ended = await self._replay(run_id, last_seq, peer)
-        if ended:
+        if ended or await self._ended_by(run_id, last_seq):
             return last_seq, True
         if state == RunState.FAILED:  # its end went in before what this client saw: say it here
             last_seq += 1
@@ -143,6 +150,15 @@ class RemoteRuns:
             message = "the end of this run's log is no longer kept" if state else "run expired"
             peer.answer(ResumeAnswer(run_id=run_id, state="expired", message=message))
         return last_seq, True
+
+    async def _ended_by(self, run_id: str, last_seq: int) -> bool:
+        """Whether the log's last event is the run's end and the client already has it."""
+        log = self.store.key("run", run_id, "log")
+        top = await self.store.call(self.store.client.xrevrange, log, "+", "-", count=1)
+        if not top or entry_seq(top[0][0]) > last_seq:
+            return False
+        events = decode_row(top[0][1]["d"])
+        return bool(events) and is_terminal(events[-1])
 
     @staticmethod
     def _send(entries: list[Any], last_seq: int, peer: Any) -> tuple[int, bool]:

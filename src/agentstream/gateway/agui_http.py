@@ -9,7 +9,8 @@ The answer is the run in the ``ag-ui`` dialect, each event with ``id:`` = its ``
 events carry the client's own ``threadId`` and ``runId``, and our run id is in every event's
 ``metadata.runId``. What AG-UI lacks (ag-ui#2105) is an extension here: POSTing the same input
 again with ``Last-Event-ID: n`` resumes after seq ``n`` (no gap, no duplicate), and without the
-header replays the run from the start instead of starting a second one. A client that goes away
+header replays the run from the start instead of starting a second one. In a cluster the client's
+run id is remembered in Redis too, so the re-POST may reach any node. A client that goes away
 detaches the run (it is cancelled after the detach grace unless someone resumes), exactly as a
 dropped WebSocket; ``POST /api/runs/{metadata.runId}/cancel`` stops it at once.
 """
@@ -29,7 +30,13 @@ from agentstream.errors import AgentstreamError
 from agentstream.gateway.chat import Conversation, Turn, chat_command
 from agentstream.gateway.credentials import user_of
 from agentstream.gateway.dispatch import Dispatcher, error_answer
-from agentstream.gateway.http import dispatcher_of, event_stream, last_event_id, retry_headers
+from agentstream.gateway.http import (
+    dispatcher_of,
+    event_stream,
+    last_event_id,
+    remote_events,
+    retry_headers,
+)
 from agentstream.gateway.messages import (
     MAX_DEPTH,
     BadMessage,
@@ -43,6 +50,7 @@ from agentstream.protocol.control import Control, control_frame
 from agentstream.protocol.dialects.agui import DIALECT
 from agentstream.protocol.events import Event
 from agentstream.runs.run import Run
+from agentstream.stores.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -139,17 +147,43 @@ def _aliases(request: Request) -> OrderedDict[tuple[str, str], str]:
     return aliases
 
 
-def _run_for(request: Request, dispatcher: Dispatcher, run_input: Any, resuming: bool) -> Run:
-    """The run this input names (resume or retry), else a new one started from it."""
+def _known_run(request: Request, dispatcher: Dispatcher, run_input: Any) -> Run | None:
+    """The run of this node that this input names (a resume or a retry), if any."""
+    user = user_of(request)
+    known = _aliases(request).get((user, run_input.run_id))
+    return dispatcher.runs.get(known, user) if known else None
+
+
+async def shared_alias(
+    dispatcher: Dispatcher, user: str, client_run_id: str, run_id: str | None = None
+) -> str | None:
+    """In a cluster, our run id for ``user``'s AG-UI ``client_run_id`` (remembered in Redis).
+
+    With ``run_id``, remember it (for as long as the run's log is kept); without, look it up.
+    Best-effort: an unreachable Redis makes the lookup a miss, never an error.
+    """
+    remote = dispatcher.remote
+    if remote is None:
+        return None
+    store = remote.store
+    key = store.key("agui", user, client_run_id)
+    try:
+        if run_id is not None:
+            ttl = max(1, int(dispatcher.settings.run_ttl_s))
+            await store.call(store.client.set, key, run_id, ex=ttl)
+            return run_id
+        found = await store.call(store.client.get, key)
+    except StoreError:
+        logger.warning("agui | run alias not shared: store failed", exc_info=True)
+        return None
+    return found.decode() if isinstance(found, bytes) else found
+
+
+def _start(request: Request, dispatcher: Dispatcher, run_input: Any) -> Run:
+    """A new run started from this input, remembered under the client's run id."""
     user = user_of(request)
     aliases = _aliases(request)
     key = (user, run_input.run_id)
-    known = aliases.get(key)
-    run = dispatcher.runs.get(known, user) if known else None
-    if run is not None:
-        return run
-    if resuming:
-        raise UnknownRun(f"no run {run_input.run_id!r} to resume")
     command = chat_command(
         dispatcher.app, conversation(run_input), max_bytes=dispatcher.settings.max_message_bytes
     )
@@ -173,12 +207,22 @@ async def agui_run(request: Request) -> Response:
     after = last_event_id(request)
     if after is None:
         return refused(BadMessage("Last-Event-ID must be a seq number"))
+    user = user_of(request)
     try:
         run_input = parse_input(await request.body())
-        run = _run_for(request, dispatcher, run_input, resuming=after > 0)
+        dialect = ThreadedDialect(run_input.thread_id, run_input.run_id)
+        run = _known_run(request, dispatcher, run_input)
+        if run is None:  # another node of the cluster may have started it
+            shared = await shared_alias(dispatcher, user, run_input.run_id)
+            if shared is not None:
+                hdrs = {"X-Agentstream-Run-Id": shared}
+                return await remote_events(dispatcher, shared, user, dialect, after, hdrs)
+            if after > 0:
+                raise UnknownRun(f"no run {run_input.run_id!r} to resume")
+            run = _start(request, dispatcher, run_input)
+            await shared_alias(dispatcher, user, run_input.run_id, run.id)
     except AgentstreamError as exc:
         return refused(exc)
-    dialect = ThreadedDialect(run_input.thread_id, run_input.run_id)
     return StreamingResponse(
         event_stream(run, dialect, after, dispatcher),
         media_type="text/event-stream",

@@ -144,10 +144,8 @@ class Dispatcher:
             TooManyRuns: ``user`` already holds as many live runs as allowed.
             RateLimited: ``user`` started as many runs as allowed in the last minute.
         """
-        self.runs.check_quota(user)
-        self.limits.hit_run(user)
+        run = self._admit(user)
         route: Route = command.route
-        run = Run(owner=user, app=self.app.name, log_capacity=self.settings.log_capacity)
         ctx = RouteContext(
             connection_id=connection_id,
             user=user,
@@ -174,6 +172,19 @@ class Dispatcher:
         handler = cast(RunHandler, route.handler)
         run.start(lambda _run: handler(command.request, ctx), input=started_with)
         logger.info("conn=%s run=%s action=%s | run started", connection_id, run.id, route.action)
+        return run
+
+    def _admit(self, user: str) -> Run:
+        """A new run of ``user`` counted against every limit, or the limit it breaks raised."""
+        self.runs.check_quota(user)
+        run = Run(owner=user, app=self.app.name, log_capacity=self.settings.log_capacity)
+        self.limits.take_live(user, run.id)  # cluster-wide live runs (a no-op on one process)
+        try:
+            self.limits.hit_run(user)
+        except RateLimited:
+            self.limits.end_live(user, run.id)
+            raise
+        run.on_end(lambda ended: self.limits.end_live(ended.owner, ended.id))
         return run
 
     def cancel(self, command: Cancel, peer: Peer) -> None:

@@ -6,7 +6,9 @@
 - ``POST /api/runs`` starts a run from the same JSON and answers ``{"runId", "events"}``;
   ``GET /api/runs/{id}/events`` streams it with ``id:`` = ``seq`` and resumes after
   ``Last-Event-ID`` (header, or ``?lastEventId=``). The stream ends after the run's terminal
-  event. Runs belong to the user who started them
+  event. In a cluster any node serves it: a run held by another node (or by none any more) is
+  read from its log in Redis by the cluster's follower (:mod:`agentstream.cluster.remote`).
+  Runs belong to the user who started them
   (:func:`~agentstream.gateway.credentials.user_of`); anyone else gets 404, as for an unknown id.
   The default dialect here is ``ag-ui``.
 
@@ -38,7 +40,7 @@ from agentstream.gateway.messages import (
     parse,
 )
 from agentstream.protocol.codec import dumps
-from agentstream.protocol.control import Control, control_frame
+from agentstream.protocol.control import Control, ResumeAnswer, control_frame
 from agentstream.protocol.dialects import Dialect, UnknownDialect, get_dialect
 from agentstream.protocol.events import Event, is_terminal
 from agentstream.runs.log import LogGap
@@ -50,6 +52,9 @@ logger = logging.getLogger(__name__)
 SSE_DIALECT = "ag-ui"
 _SEQ = re.compile(r"[0-9]{1,19}")
 KEEPALIVE_S = 15.0
+# Put after the last item by a follower that is done.
+FOLLOWED = object()
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def dispatcher_of(request: Request) -> Dispatcher:
@@ -229,12 +234,85 @@ def last_event_id(request: Request) -> int | None:
     return value if value <= MAX_SEQ else None
 
 
+@dataclass
+class _RemoteSink:
+    """A peer for the cluster's follower: the resume answer, then the events, for one SSE reader."""
+
+    user: str
+    connection_id: str = "sse"
+    runs: set[str] = field(default_factory=set)
+    queue: asyncio.Queue[Event | Control | object] = field(default_factory=asyncio.Queue)
+    # Set when the reader goes: the follower stops at its next look (see cluster.remote).
+    closed: bool = False
+
+    def deliver(self, event: Event) -> None:
+        self.queue.put_nowait(event)
+
+    def answer(self, control: Control) -> None:
+        self.queue.put_nowait(control)
+
+
+async def remote_stream(sink: _RemoteSink, dialect: Any) -> AsyncIterator[str]:
+    """What the follower hands ``sink`` as SSE text, to the terminal event or a final answer."""
+    try:
+        while True:
+            try:
+                item = await asyncio.wait_for(sink.queue.get(), KEEPALIVE_S)
+            except TimeoutError:
+                yield ": keep-alive\n\n"
+                continue
+            if item is FOLLOWED:
+                return
+            if isinstance(item, Control):  # the log ran out or the store failed: say so, end
+                message = getattr(item, "message", None) or "the run cannot be followed"
+                code = str(getattr(item, "state", "error"))
+                yield f"event: error\ndata: {dumps(dialect.render_error(message, code))}\n\n"
+                return
+            assert isinstance(item, Event)
+            yield _frame(dialect, item)
+            if is_terminal(item):
+                return
+    finally:
+        sink.closed = True
+
+
+async def remote_events(
+    dispatcher: Dispatcher,
+    run_id: str,
+    user: str,
+    dialect: Any,
+    after: int,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A run this node does not hold, followed from its log in the cluster's Redis."""
+    sink = _RemoteSink(user)
+    assert dispatcher.remote is not None
+    # The same follower a WebSocket resume uses; it answers first, then delivers.
+    follower = await dispatcher.remote.resume(run_id, after, sink, None)
+    if follower is not None:  # it may end with nothing to send (the reader has the end): stop
+        follower.add_done_callback(lambda _: sink.queue.put_nowait(FOLLOWED))
+    first = sink.queue.get_nowait() if not sink.queue.empty() else None
+    if not isinstance(first, ResumeAnswer) or first.state == "unknown":
+        sink.closed = True
+        return _unknown_run()
+    return StreamingResponse(
+        remote_stream(sink, dialect),
+        media_type="text/event-stream",
+        headers={**SSE_HEADERS, **(headers or {})},
+    )
+
+
+def _unknown_run() -> Response:
+    return JSONResponse({"message": "no such run", "code": "unknown_run"}, 404)
+
+
 async def run_events(request: Request) -> Response:
-    """``GET /api/runs/{run_id}/events``: the run as Server-Sent Events."""
+    """``GET /api/runs/{run_id}/events``: the run as Server-Sent Events (from any node)."""
     dispatcher = dispatcher_of(request)
-    run = dispatcher.runs.get(request.path_params["run_id"], user_of(request))
-    if run is None:
-        return JSONResponse({"message": "no such run", "code": "unknown_run"}, 404)
+    run_id = request.path_params["run_id"]
+    run = dispatcher.runs.get(run_id, user_of(request))
+    if run is None and dispatcher.remote is None:
+        return _unknown_run()
     try:
         dialect = get_dialect(request.query_params.get("dialect") or SSE_DIALECT)
     except UnknownDialect as exc:
@@ -244,9 +322,10 @@ async def run_events(request: Request) -> Response:
         return JSONResponse(
             {"message": "Last-Event-ID must be a seq number", "code": "bad_request"}, 400
         )
-    headers: dict[str, Any] = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    if run is None:
+        return await remote_events(dispatcher, run_id, user_of(request), dialect, after)
     return StreamingResponse(
         event_stream(run, dialect, after, dispatcher),
         media_type="text/event-stream",
-        headers=headers,
+        headers=dict(SSE_HEADERS),
     )

@@ -9,11 +9,14 @@ lives on one node, so its frames are only ever counted there.
 - runs per user per minute: the next run is refused with :class:`RateLimited` (``retryAfter``);
 - frames per second per connection: a frame over the rate gets a ``rate_limited`` error frame,
   and a connection that keeps flooding (as many refused frames again within a second) is closed;
-- open connections per IP and per user: counted here, refused before the upgrade.
+- open connections per IP and per user: counted here, refused before the upgrade;
+- live runs per user (``max_active_runs_per_user``): in a cluster, a Redis sorted set per user
+  (:class:`RedisLiveRuns`) on top of each node's own count in the run registry.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import Counter
@@ -26,6 +29,9 @@ from limits.strategies import MovingWindowRateLimiter
 
 from agentstream.errors import AgentstreamError
 from agentstream.gateway.settings import Settings
+from agentstream.runs.registry import TooManyRuns
+
+logger = logging.getLogger(__name__)
 
 
 class RateLimited(AgentstreamError):
@@ -58,8 +64,11 @@ class Limits:
         shared = _cluster_redis(settings.store)
         self._open: OpenCounts = MemoryCounts()
         self._run_limiter = self._limiter
+        # Live runs per user across nodes (each node's registry counts its own either way).
+        self.live: RedisLiveRuns | None = None
         if shared is not None:
-            url, prefix = shared
+            url, prefix, lease = shared
+            self.live = RedisLiveRuns(url, prefix, lease_s=lease)
             storage: Storage = RedisStorage(url, key_prefix=f"{prefix}limits")
             self._run_limiter = MovingWindowRateLimiter(storage)
             self._open = RedisCounts(url, f"{prefix}open:", ttl_s=settings.connection_ttl_s)
@@ -81,6 +90,24 @@ class Limits:
             f"retry in {retry_after} s",
             retry_after,
         )
+
+    def take_live(self, user: str, run_id: str) -> None:
+        """Count ``run_id`` as one of ``user``'s live runs across the cluster (no-op alone).
+
+        Raises:
+            TooManyRuns: ``user`` already holds as many live runs on all nodes as allowed.
+        """
+        limit = self.settings.max_active_runs_per_user
+        if self.live is None or limit <= 0:
+            return
+        held = self.live.take(user, run_id, limit)
+        if held is not None:
+            raise TooManyRuns(f"too many runs in progress ({held}; the limit is {limit})")
+
+    def end_live(self, user: str, run_id: str) -> None:
+        """Uncount a run :meth:`take_live` counted (it ended, or it was refused after all)."""
+        if self.live is not None:
+            self.live.release(user, run_id)
 
     def hit_frame(self, connection_id: str) -> Frame:
         """Count one frame of a connection: allowed, refused, or part of a flood to close."""
@@ -167,8 +194,8 @@ class RedisCounts:
         return [int(n) for n in replies[::2]]
 
 
-def _cluster_redis(store: str | None) -> tuple[str, str] | None:
-    """The Redis URL and key prefix of a cluster's store, or None for a one-process store."""
+def _cluster_redis(store: str | None) -> tuple[str, str, float] | None:
+    """The Redis URL, key prefix and node lease of a cluster's store; None for one process."""
     if not store or not store.startswith(("redis://", "rediss://")):
         return None
     from agentstream.stores import open_store
@@ -177,4 +204,73 @@ def _cluster_redis(store: str | None) -> tuple[str, str] | None:
     redis_store = open_store(store)  # builds it, connects nothing
     if not isinstance(redis_store, RedisStore):
         return None
-    return redis_store.url, redis_store.prefix
+    return redis_store.url, redis_store.prefix, redis_store.lease
+
+
+# KEYS[1] the user's set; ARGV: run id, limit, slot ms. Drops expired slots, then adds one if
+# there is room: {1, count} taken, {0, count} refused. Redis's clock, so nodes' clocks never
+# disagree on a deadline.
+TAKE_LIVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local n = redis.call('ZCARD', KEYS[1])
+if n >= tonumber(ARGV[2]) then return {0, n} end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
+return {1, n + 1}
+"""
+
+# KEYS: users' sets; ARGV[1] slot ms, ARGV[i+1] the run id in KEYS[i]. Pushes back the deadline
+# of slots still held (XX: a slot already dropped is not revived).
+RENEW_LIVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ms = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, 'XX', now + ms, ARGV[i + 1])
+  redis.call('PEXPIRE', key, ms)
+end
+return #KEYS
+"""
+
+
+def live_key(prefix: str, user: str) -> str:
+    """The Redis key of ``user``'s live-run slots (the same as ``RedisStore.key("live", user)``)."""
+    return f"{prefix}live:{user}"
+
+
+class RedisLiveRuns:
+    """Each user's live runs on every node: a sorted set of run ids scored by a deadline.
+
+    Why a set with deadlines rather than a counter: a node killed with ``kill -9`` never says
+    its runs ended, and a counter would keep their slots forever. A slot lasts one node lease;
+    the node running the run renews it with its heartbeat
+    (:meth:`agentstream.cluster.node.ClusterNode.heartbeat`), and it is removed when the run
+    ends. So a dead node's runs stop counting within a lease, as its runs are marked
+    ``node_lost``. Synchronous for the reason :class:`RedisCounts` is: one round trip per run
+    start, before the run exists.
+    """
+
+    def __init__(self, url: str, prefix: str, *, lease_s: float) -> None:
+        """Keep the sets under ``prefix`` in the Redis at ``url``; a slot lasts ``lease_s``."""
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._prefix = prefix
+        self.slot_ms = max(1, int(lease_s * 1000))
+
+    def take(self, user: str, run_id: str, limit: int) -> int | None:
+        """Hold a slot for ``run_id``: None when taken, else how many ``user`` already holds."""
+        key = live_key(self._prefix, user)
+        taken, held = self._redis.eval(TAKE_LIVE, 1, key, run_id, limit, self.slot_ms)
+        return None if int(taken) else int(held)
+
+    def release(self, user: str, run_id: str) -> None:
+        """Give ``run_id``'s slot back (an unreachable Redis only delays it: the slot expires)."""
+        import redis
+
+        try:
+            self._redis.zrem(live_key(self._prefix, user), run_id)
+        except redis.RedisError:
+            logger.warning("run=%s | live slot not released; it expires", run_id, exc_info=True)
