@@ -25,6 +25,7 @@ from agentstream.gateway.messages import (
     Resume,
     StartRun,
     UnknownAction,
+    json_object,
     parse,
 )
 from agentstream.gateway.routes import AgentApp
@@ -272,3 +273,14 @@ def test_a_last_seq_past_64_bits_is_a_bad_request() -> None:
     )
     with pytest.raises(BadMessage):
         parse(raw(action="resume", runId="r", lastSeq=MAX_SEQ + 1), APP)
+
+
+def test_json_object_refuses_non_json_non_objects_and_deep_nesting() -> None:
+    """An HTTP body decodes to a dict, else InvalidJson or BadMessage naming what it must be."""
+    assert json_object(b'{"a": [1]}', "must be X") == {"a": [1]}
+    with pytest.raises(InvalidJson):
+        json_object("{", "must be X")
+    with pytest.raises(BadMessage, match="must be X"):
+        json_object("[1]", "must be X")
+    with pytest.raises(BadMessage, match="nested deeper"):
+        json_object('{"a":' * (MAX_DEPTH + 1) + "1" + "}" * (MAX_DEPTH + 1), "must be X")

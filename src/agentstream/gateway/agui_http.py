@@ -38,14 +38,11 @@ from agentstream.gateway.http import (
     retry_headers,
 )
 from agentstream.gateway.messages import (
-    MAX_DEPTH,
     BadMessage,
-    InvalidJson,
     InvalidRequest,
-    too_deep,
+    json_object,
     validation_message,
 )
-from agentstream.protocol.codec import DecodeError, loads
 from agentstream.protocol.control import Control, control_frame
 from agentstream.protocol.dialects.agui import DIALECT
 from agentstream.protocol.events import Event
@@ -82,14 +79,7 @@ def parse_input(raw: bytes) -> Any:
         BadMessage: not an object, or nested too deep.
         InvalidRequest: the official model refused it (each field named).
     """
-    try:
-        body = loads(raw)
-    except DecodeError as exc:
-        raise InvalidJson(str(exc)) from None
-    if not isinstance(body, dict):
-        raise BadMessage("the body must be an AG-UI RunAgentInput object")
-    if too_deep(body, MAX_DEPTH):
-        raise BadMessage(f"body nested deeper than {MAX_DEPTH} levels")
+    body = json_object(raw, "the body must be an AG-UI RunAgentInput object")
     try:
         return _run_agent_input().model_validate(body)
     except ValidationError as exc:

@@ -32,14 +32,11 @@ from agentstream.gateway.chat import Conversation, Turn, chat_command
 from agentstream.gateway.credentials import user_of
 from agentstream.gateway.http import KEEPALIVE_S, dispatcher_of
 from agentstream.gateway.messages import (
-    MAX_DEPTH,
-    BadMessage,
-    InvalidJson,
     InvalidRequest,
-    too_deep,
+    json_object,
     validation_message,
 )
-from agentstream.protocol.codec import DecodeError, dumps, loads
+from agentstream.protocol.codec import dumps
 from agentstream.protocol.dialects.aisdk import DONE, HEADER, VERSION, UIMessageStream
 from agentstream.protocol.events import Event, is_terminal
 from agentstream.runs.run import Run
@@ -83,14 +80,7 @@ def parse_chat(raw: bytes) -> Conversation:
         BadMessage: not an object, or nested too deep.
         InvalidRequest: not the SDK's shape (each field named).
     """
-    try:
-        body = loads(raw)
-    except DecodeError as exc:
-        raise InvalidJson(str(exc)) from None
-    if not isinstance(body, dict):
-        raise BadMessage("the body must be the AI SDK's chat request object")
-    if too_deep(body, MAX_DEPTH):
-        raise BadMessage(f"body nested deeper than {MAX_DEPTH} levels")
+    body = json_object(raw, "the body must be the AI SDK's chat request object")
     try:
         request = ChatRequest.model_validate(body)
     except ValidationError as exc:

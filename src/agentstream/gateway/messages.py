@@ -137,6 +137,24 @@ class Ping:
 Command: TypeAlias = StartRun | Reply | Cancel | Resume | Ping
 
 
+def json_object(raw: str | bytes, refusal: str) -> dict[str, Any]:
+    """``raw`` decoded as a JSON object nested no deeper than ``MAX_DEPTH`` (an HTTP body).
+
+    Raises:
+        InvalidJson: not JSON.
+        BadMessage: not an object (``refusal`` says what it must be), or nested too deep.
+    """
+    try:
+        body = loads(raw)
+    except DecodeError as exc:
+        raise InvalidJson(str(exc)) from None
+    if not isinstance(body, dict):
+        raise BadMessage(refusal)
+    if too_deep(body, MAX_DEPTH):
+        raise BadMessage(f"body nested deeper than {MAX_DEPTH} levels")
+    return body
+
+
 def parse(
     raw: str | bytes,
     app: AgentApp,
