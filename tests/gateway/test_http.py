@@ -127,3 +127,17 @@ async def test_a_claimed_user_means_nothing(live: LiveServer) -> None:
         )
     assert answer.status_code == 200
     assert answer.json()["user"].startswith("anon-")
+
+
+def test_an_sse_frame_reuses_the_events_encoding_for_its_dialect() -> None:
+    """An SSE event carries id = seq and the very text every socket of that dialect gets."""
+    from agentstream.gateway.http import _frame
+    from agentstream.protocol.codec import frame_text
+    from agentstream.protocol.dialects import get_dialect
+    from agentstream.protocol.events import TextMessageChunk, stamp
+
+    dialect = get_dialect("agentstream")
+    event = stamp(TextMessageChunk(message_id="m", delta="hi"), run_id="r", seq=7, ts=1.0)
+    shared = frame_text(event, dialect.name, dialect.render)
+    assert _frame(dialect, event) == f"id: 7\ndata: {shared}\n\n"
+    assert event.frames is not None and event.frames[dialect.name] is shared

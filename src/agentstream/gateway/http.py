@@ -39,7 +39,7 @@ from agentstream.gateway.messages import (
     UnknownAction,
     parse,
 )
-from agentstream.protocol.codec import dumps
+from agentstream.protocol.codec import dumps, frame_text
 from agentstream.protocol.control import Control, ResumeAnswer, control_frame
 from agentstream.protocol.dialects import Dialect, UnknownDialect, get_dialect
 from agentstream.protocol.events import Event, is_terminal
@@ -153,7 +153,8 @@ class _Sink:
 
 
 def _frame(dialect: Dialect, event: Event) -> str:
-    return f"id: {event.seq}\ndata: {dumps(dialect.render(event))}\n\n"
+    """One SSE event, sharing the event's encoding with every socket and the recorder."""
+    return f"id: {event.seq}\ndata: {frame_text(event, dialect.name, dialect.render)}\n\n"
 
 
 async def event_stream(
