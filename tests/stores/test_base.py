@@ -30,3 +30,15 @@ def test_page_limit_reads_the_configured_maximum() -> None:
     assert store.page_limit(3) == 3
     with pytest.raises(InvalidRecord, match="at most 3"):
         store.page_limit(4)
+
+
+def test_a_new_run_row_is_checked_and_stamped_now() -> None:
+    """put_run's header: created and updated now, expiring with its TTL; bad ids refused."""
+    from agentstream.runs.state import RunState
+
+    store = BaseStore(clock=lambda: 100.2)
+    row = store.new_run_row("r1", "ann", "calledit", RunState.RUNNING, 10, {"k": 1})
+    assert (row.created_at, row.updated_at, row.expires_at) == (100.2, 100.2, 111.0)
+    assert (row.run_id, row.owner, row.app, row.meta) == ("r1", "ann", "calledit", {"k": 1})
+    with pytest.raises(InvalidRecord, match="owner"):
+        store.new_run_row("r1", "", "calledit", RunState.RUNNING, 10, None)

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
+
+from agentstream.runs.state import RunState
 
 # Re-exported: code written before the split imports the union protocol from here.
 from agentstream.stores.protocols import Store as Store
-from agentstream.stores.rows import Limits
-from agentstream.stores.validation import check_page, check_ttl
+from agentstream.stores.rows import Limits, RunRow
+from agentstream.stores.validation import check_id, check_page, check_state, check_ttl
 
 
 class BaseStore:
@@ -66,6 +68,28 @@ class BaseStore:
         rounds the same way so the contract suite sees the same expiry everywhere.
         """
         return float(math.ceil(self.now() + check_ttl(ttl_s)))
+
+    def new_run_row(
+        self,
+        run_id: str,
+        owner: str,
+        app: str,
+        state: RunState,
+        ttl_s: float,
+        meta: Mapping[str, Any] | None,
+    ) -> RunRow:
+        """A checked run header created now (ids, state and TTL validated), for ``put_run``."""
+        now = self.now()
+        return RunRow(
+            check_id("run_id", run_id),
+            check_id("owner", owner),
+            check_id("app", app),
+            check_state(state),
+            now,
+            now,
+            self.expiry(ttl_s),
+            dict(meta or {}),
+        )
 
     def stamp_us(self) -> int:
         """A creation time in microseconds, strictly increasing within this store.

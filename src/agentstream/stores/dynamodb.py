@@ -176,12 +176,8 @@ class DynamoDBStore(DynamoDBBase):
         meta: Mapping[str, Any] | None = None,
     ) -> RunRow:
         """Create a run header; its log expires with it. Conflict if the id exists."""
-        for name, value in (("run_id", run_id), ("owner", owner), ("app", app)):
-            check_id(name, value)
-        now, meta_text = self.now(), check_meta(meta, self.limits.max_meta_bytes)
-        row = RunRow(
-            run_id, owner, app, check_state(state), now, now, self.expiry(ttl_s), dict(meta or {})
-        )
+        row = self.new_run_row(run_id, owner, app, state, ttl_s, meta)
+        now, meta_text = row.created_at, check_meta(meta, self.limits.max_meta_bytes)
         item = {"run_id": s(run_id), "owner": s(owner), "app": s(app), "state": s(state)}
         item |= {"created_at": n(now), "updated_at": n(now), "meta": s(meta_text)}
         item["expires_at"] = n(int(row.expires_at))

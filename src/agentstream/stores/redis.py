@@ -184,17 +184,8 @@ class RedisStore(RedisBase):
         meta: Mapping[str, Any] | None = None,
     ) -> RunRow:
         """Create a run header, owned by this node; Conflict if the id exists."""
-        now = self.now()
-        row = RunRow(
-            check_id("run_id", run_id),
-            check_id("owner", owner),
-            check_id("app", app),
-            check_state(state),
-            now,
-            now,
-            self.expiry(ttl_s),
-            dict(meta or {}),
-        )
+        row = self.new_run_row(run_id, owner, app, state, ttl_s, meta)
+        now = row.created_at
         fields = {
             "owner": owner,
             "app": app,

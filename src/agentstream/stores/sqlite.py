@@ -218,17 +218,7 @@ class SQLiteStore(BaseStore):
         meta: Mapping[str, Any] | None = None,
     ) -> RunRow:
         """Create a run header; its log expires with it. Conflict if the id exists."""
-        now = self.now()
-        row = RunRow(
-            check_id("run_id", run_id),
-            check_id("owner", owner),
-            check_id("app", app),
-            check_state(state),
-            now,
-            now,
-            self.expiry(ttl_s),
-            dict(meta or {}),
-        )
+        row = self.new_run_row(run_id, owner, app, state, ttl_s, meta)
         await self.run(_put_run, row, check_meta(meta, self.limits.max_meta_bytes))
         return row
 
