@@ -4,8 +4,10 @@
 - ``bare``: a bare Starlette WebSocket endpoint on the same uvicorn that sends the same frames
   straight from the request loop: the floor the gateway is measured against.
 
-Both answer ``{"action":"count","n":N,"pause":S}`` with a RUN_STARTED-like frame, N text frames and
-a final frame; each frame carries ``ts`` (the sender's time.time()) so clients measure latency.
+Both answer ``{"action":"count","n":N,"pause":S}`` with a RUN_STARTED-like frame, N text deltas and
+a final frame. Each delta's text is the time.time() at which it was made, so a client measures every
+token's latency from its making to its receipt, whether it came alone or merged with others; the
+other frames carry ``ts`` (the sender's time.time()).
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def gateway_app() -> Starlette:
                 await asyncio.sleep(request.pause)
             elif i % 32 == 31:
                 await asyncio.sleep(0)  # a model yields between tokens; never starve the loop
-            yield TextMessageChunk(delta=f"tok{i} ", message_id="m")
+            # The delta is the time the token was made: clients time every token, merged or not.
+            yield TextMessageChunk(delta=f"{time.time()!r} ", message_id="m")
         yield RunFinished(result={"n": request.n})
 
     return create_app(
@@ -91,7 +94,7 @@ def bare_app() -> Starlette:
                                 "runId": run,
                                 "seq": i + 2,
                                 "ts": time.time(),
-                                "delta": f"tok{i} ",
+                                "delta": f"{time.time()!r} ",
                                 "messageId": "m",
                                 "role": "assistant",
                             }

@@ -5,6 +5,10 @@
 Prints a table per measure (throughput at 1/100/1000 clients, latency p50/p99 at 1000 streams,
 time to first event alone and under a 1000-stream burst, RSS per idle connection) with the
 ratio agentstream / bare. Servers run in their own processes; the client is this process.
+
+An *event* is a run event the model made (a token, the start, the end), counted and timed at the
+client: the gateway merges text that waits for a busy socket into fewer frames, so frames/s is
+reported beside events/s, and each token's latency runs from its making to its receipt.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ import websockets
 HERE = Path(__file__).resolve().parent
 # Offer permessage-deflate as every browser does (AGENTSTREAM_BENCH_OFFER_DEFLATE=1), or not.
 COMPRESSION = "deflate" if os.environ.get("AGENTSTREAM_BENCH_OFFER_DEFLATE") == "1" else None
+# What the client asks the gateway for, as agentstream.js and `agentstream call` do: merged text
+# when it waits for a busy socket (--coalesce auto); --coalesce off asks for a frame per event,
+# as a client that does not say gets. The bare endpoint ignores it.
+QUERY = {"coalesce": "auto"}
 
 
 def free_port() -> int:
@@ -61,26 +69,43 @@ def server(kind: str):
 
 async def one_stream(
     port: int, n: int, lat: list[float] | None, pause: float = 0.0
-) -> tuple[int, float]:
+) -> tuple[int, float, int]:
+    """One stream of ``n`` tokens: (events received, seconds to the first frame, frames).
+
+    An event is a run event the model made (a token, the start, the end): a frame of merged
+    text counts every token in it, and each token's latency is timed from its own making.
+    """
     async with websockets.connect(
-        f"ws://127.0.0.1:{port}/ws", max_size=None, compression=COMPRESSION, open_timeout=120
+        f"ws://127.0.0.1:{port}/ws?coalesce={QUERY['coalesce']}",
+        max_size=None,
+        compression=COMPRESSION,
+        open_timeout=120,
     ) as ws:
         sent = time.time()
         await ws.send(orjson.dumps({"action": "count", "n": n, "pause": pause}).decode())
-        count, first = 0, 0.0
+        count, frames, first = 0, 0, 0.0
         while True:
             frame = orjson.loads(await ws.recv())
             now = time.time()
-            count += 1
-            if count == 1:
+            frames += 1
+            if frames == 1:
                 first = now - sent
-            if lat is not None and "ts" in frame:
-                lat.append(now - frame["ts"])
+            if frame["type"] == "TEXT_MESSAGE_CHUNK":
+                made = frame["delta"].split()
+                count += len(made)
+                if lat is not None:
+                    lat.extend(now - float(t) for t in made)
+            else:
+                count += 1
+                if lat is not None and "ts" in frame:
+                    lat.append(now - frame["ts"])
             if frame["type"] == "RUN_ERROR":
                 # A refused or failed stream must not count as a fast one.
                 raise RuntimeError(f"stream failed: {frame}")
             if frame["type"] == "RUN_FINISHED":
-                return count, first
+                if count != n + 2:
+                    raise RuntimeError(f"stream lost events: {count} of {n + 2}")
+                return count, first, frames
 
 
 def cpu_s(pid: int) -> float:
@@ -96,10 +121,11 @@ async def throughput(port: int, pid: int, clients: int, n: int) -> dict[str, flo
     results = await asyncio.gather(*(one_stream(port, n, lat) for _ in range(clients)))
     wall = time.perf_counter() - start
     used = cpu_s(pid) - cpu
-    events = sum(c for c, _ in results)
+    events = sum(c for c, _, _ in results)
     lat.sort()
     return {
         "events_per_s": events / wall,
+        "frames_per_s": sum(f for _, _, f in results) / wall,
         # Server CPU per event: steadier than events/s on a machine other tenants load.
         "srv_us_per_event": used / events * 1e6,
         "p50_ms": lat[len(lat) // 2] * 1000,
@@ -120,11 +146,11 @@ async def first_event(port: int, burst: int, n: int) -> dict[str, float]:
     """
     alone = []
     for _ in range(20):
-        _, first = await one_stream(port, 1, None)
+        _, first, _ = await one_stream(port, 1, None)
         alone.append(first * 1000)
 
     async def probe() -> float:
-        _, first = await one_stream(port, 1, None)
+        _, first, _ = await one_stream(port, 1, None)
         return first * 1000
 
     bursting = [asyncio.create_task(one_stream(port, n, None)) for _ in range(burst)]
@@ -205,7 +231,10 @@ async def main(args: argparse.Namespace) -> None:
             if not count:
                 continue
             mem.setdefault(f"{count} idle", {})[kind] = await idle(port, pid, count)
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, pid {os.getpid()}")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cores, pid {os.getpid()}, "
+        f"client asks ?coalesce={QUERY['coalesce']}"
+    )
     table(
         "Throughput and latency (events/s, server CPU µs per event, ms from send to receipt)", tput
     )
@@ -228,4 +257,11 @@ if __name__ == "__main__":
     parser.add_argument("--burst", type=int, default=1000, help="streams in the burst")
     parser.add_argument("--json", help="also write the results to this JSON file")
     parser.add_argument("--idle", type=int, default=10000, help="idle connections (0: skip)")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument(
+        "--coalesce",
+        default="auto",
+        help="?coalesce= the client sends the gateway: auto (as agentstream's clients), off",
+    )
+    parsed = parser.parse_args()
+    QUERY["coalesce"] = parsed.coalesce
+    asyncio.run(main(parsed))

@@ -131,3 +131,13 @@ async def test_a_refused_start_raises_client_error(live: LiveServer) -> None:
     async with Client(live.ws) as client:
         with pytest.raises(ClientError, match="n"):
             await client.start("go", n="many")
+
+
+def test_coalesce_is_added_to_the_url_only_when_asked_and_not_already_there() -> None:
+    """Client(coalesce=…) adds ?coalesce= to the url; "" or a url that has one is left alone."""
+    assert Client("ws://h:1/ws").url == "ws://h:1/ws"
+    assert Client("ws://h:1/ws", coalesce="auto").url == "ws://h:1/ws?coalesce=auto"
+    assert (
+        Client("ws://h:1/ws?dialect=x", coalesce="off").url == "ws://h:1/ws?dialect=x&coalesce=off"
+    )
+    assert Client("ws://h:1/ws?coalesce=20", coalesce="auto").url == "ws://h:1/ws?coalesce=20"

@@ -285,7 +285,7 @@ async def _remote_once(
 
     printer = TerminalPrinter(err, quiet=quiet)
     try:
-        async with Client(_canonical(url), token=token, cookie=cookie) as client:
+        async with Client(_canonical(url), token=token, cookie=cookie, coalesce="auto") as client:
             if client.cookie and client.cookie != cookie:
                 save_cookie(url, client.cookie)
             stream = await client.start("makecall", **request.model_dump(mode="json"))

@@ -29,6 +29,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from agentstream.errors import AgentstreamError
 
@@ -105,6 +106,7 @@ class Client:
         delay_s: float = 0.05,
         token: str | None = None,
         cookie: str | None = None,
+        coalesce: str = "",
     ) -> None:
         """Connect to ``url`` (``ws://host:port/ws``).
 
@@ -114,8 +116,12 @@ class Client:
             delay_s: The first pause between attempts (doubles each time, at most one second).
             token: A bearer token (JWT or API key) for a server with authentication on.
             cookie: An identity cookie value to act as (authentication off).
+            coalesce: Sent as ``?coalesce=`` unless ``url`` has one: ``auto`` (text that waits
+                for a busy socket arrives merged, no delay; its frame names ``firstSeq``),
+                ``off``, a window in ms, or "" (default) to leave it to the server, which
+                sends one frame per event unless the client falls far behind.
         """
-        self.url = url
+        self.url = _with_coalesce(url, coalesce)
         self.token = token
         self.cookie = cookie
         self.attempts = attempts
@@ -296,6 +302,15 @@ def _refuse(started: asyncio.Future[RunStream], frame: Frame) -> None:
 def _settle(answer: asyncio.Future[Frame], frame: Frame) -> None:
     if not answer.done():
         answer.set_result(frame)
+
+
+def _with_coalesce(url: str, coalesce: str) -> str:
+    """``url`` with ``?coalesce=`` added, unless it names one or ``coalesce`` is empty."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if not coalesce or any(key == "coalesce" for key, _ in query):
+        return url
+    return urlunsplit(parts._replace(query=urlencode([*query, ("coalesce", coalesce)])))
 
 
 def _cookie_from(set_cookies: list[str]) -> str | None:

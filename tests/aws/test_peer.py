@@ -17,7 +17,7 @@ def sender(world: AwsWorld) -> Sender:
 
 
 async def test_answers_and_events_are_posted_in_order_in_the_dialect(world: AwsWorld) -> None:
-    """pong then two merged text events: two posts, CalledIt-shaped, in order."""
+    """pong then two merged text events: two posts, CalledIt-shaped, in order, firstSeq named."""
     peer = LambdaPeer("p1", "u", get_dialect("calledit"))
     peer.answer(Pong(request_id=3))
     for seq, word in ((1, "a"), (2, "b")):
@@ -26,7 +26,7 @@ async def test_answers_and_events_are_posted_in_order_in_the_dialect(world: AwsW
     frames = [orjson.loads(f) for f in world.stub.frames["p1"]]
     assert frames == [
         {"type": "pong", "requestId": 3},
-        {"type": "text", "content": "ab", "runId": "r", "seq": 2},
+        {"type": "text", "content": "ab", "runId": "r", "seq": 2, "firstSeq": 1},
     ]
 
 

@@ -9,6 +9,7 @@ from agentstream.gateway.outbox import BEHIND_MIN, Outbox
 from agentstream.protocol.control import CancelAnswer, ErrorAnswer, Pong
 from agentstream.protocol.dialects import get_dialect
 from agentstream.protocol.events import Event, RunFinished, TextMessageChunk, ToolCallChunk
+from agentstream.runs.coalesce import MAX_MERGED_CHARS
 
 
 def text(delta: str, seq: int, run: str = "r") -> TextMessageChunk:
@@ -23,16 +24,91 @@ def frames(outbox: Outbox) -> list[dict[str, Any]]:
     return [json.loads(f) for f in outbox.take_all()]
 
 
-def outbox(limit: int = 100, coalesce: bool = False, dialect: str = "agentstream") -> Outbox:
-    return Outbox(get_dialect(dialect), limit=limit, coalesce=coalesce)
+def outbox(
+    limit: int = 100, coalesce: bool = False, dialect: str = "agentstream", merge: bool = False
+) -> Outbox:
+    return Outbox(get_dialect(dialect), limit=limit, coalesce=coalesce, merge_waiting=merge)
 
 
-def test_without_a_window_each_event_is_its_own_frame() -> None:
-    """With no coalescing and no backlog, three deltas are three frames in order."""
-    box = outbox()
+def test_by_default_each_event_is_its_own_frame() -> None:
+    """A client that asked for no merging, with no backlog, gets three deltas as three frames."""
+    box = Outbox(get_dialect("agentstream"), limit=100)
     for i, word in enumerate(["a", "b", "c"], 1):
         box.add_event(text(word, i))
-    assert [(f["delta"], f["seq"]) for f in frames(box)] == [("a", 1), ("b", 2), ("c", 3)]
+    got = frames(box)
+    assert [(f["delta"], f["seq"]) for f in got] == [("a", 1), ("b", 2), ("c", 3)]
+    assert not any("firstSeq" in f for f in got)
+
+
+def test_text_waiting_for_the_writer_merges_and_names_its_first_seq() -> None:
+    """With merge_waiting, deltas that arrive before the writer takes the first are one frame."""
+    box = outbox(merge=True)
+    for i, word in enumerate(["a", "b", "c"], 1):
+        box.add_event(text(word, i))
+    assert [(f["delta"], f["seq"], f["firstSeq"]) for f in frames(box)] == [("abc", 3, 1)]
+
+
+def test_text_taken_by_the_writer_is_not_merged_into() -> None:
+    """A delta arriving after the writer took the previous one is a frame of its own."""
+    box = outbox(merge=True)
+    box.add_event(text("a", 1))
+    first = json.loads(box.take() or "")
+    box.add_event(text("b", 2))
+    (second,) = frames(box)
+    assert (first["delta"], first["seq"], second["delta"], second["seq"]) == ("a", 1, "b", 2)
+    assert "firstSeq" not in first and "firstSeq" not in second
+
+
+def test_a_single_delta_shares_the_events_cached_encoding() -> None:
+    """Text that merged with nothing is the event's shared frame, not a fresh encoding."""
+    event = text("a", 1)
+    box, other = outbox(merge=True), outbox(merge=True)
+    box.add_event(event)
+    other.add_event(event)
+    assert box.take() is other.take()
+
+
+def test_a_merged_ag_ui_frame_keeps_first_seq_in_its_metadata() -> None:
+    """In AG-UI, where seq lives in metadata, firstSeq goes beside it."""
+    box = outbox(dialect="ag-ui", merge=True)
+    box.add_event(text("a", 4))
+    box.add_event(text("b", 5))
+    (frame,) = frames(box)
+    assert frame["metadata"]["seq"] == 5 and frame["metadata"]["firstSeq"] == 4
+    assert "firstSeq" not in frame and frame["delta"] == "ab"
+
+
+def test_a_merged_seed_frame_carries_first_seq_beside_seq() -> None:
+    """A seed dialect's merged text frame has firstSeq next to its seq."""
+    box = outbox(dialect="calledit", merge=True)
+    box.add_event(text("Hel", 2))
+    box.add_event(text("lo", 3))
+    (frame,) = frames(box)
+    assert (frame["type"], frame["content"], frame["seq"], frame["firstSeq"]) == (
+        "text",
+        "Hello",
+        3,
+        2,
+    )
+
+
+def test_text_of_two_messages_does_not_merge() -> None:
+    """Deltas of different messages stay apart even while waiting."""
+    box = outbox(merge=True)
+    box.add_event(text("a", 1))
+    box.add_event(TextMessageChunk(delta="b", run_id="r", seq=2, message_id="other"))
+    assert [f["delta"] for f in frames(box)] == ["a", "b"]
+
+
+def test_merged_text_stops_at_the_frame_size_cap() -> None:
+    """Waiting text never merges past MAX_MERGED_CHARS; the rest starts a new frame."""
+    box = outbox(merge=True)
+    half = "x" * (MAX_MERGED_CHARS // 2)
+    for i in range(1, 4):
+        box.add_event(text(half, i))
+    got = frames(box)
+    assert [len(f["delta"]) for f in got] == [MAX_MERGED_CHARS, MAX_MERGED_CHARS // 2]
+    assert [(f.get("firstSeq"), f["seq"]) for f in got] == [(1, 2), (None, 3)]
 
 
 def test_with_a_window_waiting_text_merges_into_one_frame() -> None:

@@ -26,6 +26,7 @@ class Count(BaseModel):
     n: int = 20
     pause: float = 0.001
     size: int = 1
+    burst: bool = False  # publish every event without yielding (as a fast model's batch)
 
 
 def counting_app() -> AgentApp:
@@ -34,7 +35,8 @@ def counting_app() -> AgentApp:
     @app.run("count", Count)
     async def count(request: Count, ctx: RouteContext) -> AsyncIterator[Event]:
         for i in range(request.n):
-            await asyncio.sleep(request.pause)
+            if not request.burst:
+                await asyncio.sleep(request.pause)
             if i == request.n // 2:
                 yield ToolCallChunk(tool_call_id=f"t{i}", tool_call_name="half", delta="{}")
             yield TextMessageChunk(delta=f"{i:04d}" + "x" * (request.size - 1), message_id="m")
@@ -118,6 +120,30 @@ async def test_chaos_200_dropped_clients_each_get_every_event_exactly_once(
         assert [f["seq"] for f in seen] == list(range(1, len(seen) + 1))
         assert seen == log
     assert sum(drops for *_, drops in results) > 150  # the chaos really happened
+
+
+async def test_coalesce_auto_merges_waiting_text_and_covers_every_seq(live: LiveServer) -> None:
+    """?coalesce=auto turns a burst into fewer frames whose firstSeq..seq leave no seq out."""
+    hdrs = as_user(live, "merger")
+    runs = []
+    for query in ("?coalesce=auto", ""):
+        async with websockets.connect(live.ws + query, additional_headers=hdrs) as ws:
+            await ws.send(start(n=100, burst=True))  # under half the outbox: not "behind"
+            runs.append(await recv_run(ws))
+    merged, plain = runs
+    assert len(plain) == 103 and not any("firstSeq" in f for f in plain)
+    assert [f["seq"] for f in plain] == list(range(1, 104))
+    assert len(merged) < 10
+    covered = 0
+    for frame in merged:
+        assert frame.get("firstSeq", frame["seq"]) == covered + 1
+        covered = frame["seq"]
+    assert covered == 103 and merged[-1]["type"] == "RUN_FINISHED"
+
+    def text(frames: list[dict[str, Any]]) -> str:
+        return "".join(f["delta"] for f in frames if f["type"] == "TEXT_MESSAGE_CHUNK")
+
+    assert text(merged) == text(plain) and len(text(plain)) == 100 * 4
 
 
 async def test_cancel_stops_the_run_with_a_cancelled_error(live: LiveServer) -> None:

@@ -120,3 +120,11 @@ def test_an_unencodable_frame_is_not_cached() -> None:
     with pytest.raises(TypeError):
         frame_text(event, "bad", lambda e: {"v": object()})
     assert "bad" not in (event.frames or {})
+
+
+def test_a_merged_text_frame_decodes_to_one_event_with_its_last_seq() -> None:
+    """firstSeq (merged text) is envelope, not a field: the frame decodes with its last seq."""
+    frame = {"type": "TEXT_MESSAGE_CHUNK", "runId": "r", "seq": 9, "firstSeq": 7, "delta": "abc"}
+    event = codec.from_dict(frame)
+    assert isinstance(event, TextMessageChunk)
+    assert (event.seq, event.delta) == (9, "abc")

@@ -134,6 +134,7 @@ class Gateway:
             dialect=dialect,
             queue_size=self.settings.send_queue_frames,
             coalesce_s=_coalesce(ws, self.settings.coalesce_s),
+            merge_waiting=_merge_waiting(ws, self.settings.merge_waiting),
             metrics=self.metrics,
         )
         conn.start()
@@ -299,12 +300,23 @@ def _size(raw: str | bytes) -> int:
 
 
 def _coalesce(ws: WebSocket, default: float) -> float:
-    """The client's ``?coalesce=<ms>`` (bounded to 0..1000 ms), else the server default."""
+    """The client's ``?coalesce=<ms>`` (bounded to 0..1000 ms; auto/off: 0), else the default."""
+    raw = ws.query_params.get("coalesce", "")
+    if raw in ("auto", "off"):
+        return 0.0
     try:
-        wanted = float(ws.query_params.get("coalesce", ""))
+        wanted = float(raw)
     except ValueError:
         return default
     return min(max(wanted, 0.0), 1000.0) / 1000
+
+
+def _merge_waiting(ws: WebSocket, default: bool) -> bool:
+    """Whether waiting text merges: ``?coalesce=auto`` asks, ``off`` refuses, else the default."""
+    wanted = ws.query_params.get("coalesce")
+    if wanted in ("auto", "off"):
+        return wanted == "auto"
+    return default
 
 
 def _offered(ws: WebSocket) -> list[str]:

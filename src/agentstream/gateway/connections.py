@@ -48,9 +48,14 @@ class Connection:
         dialect: Dialect,
         queue_size: int,
         coalesce_s: float = 0.0,
+        merge_waiting: bool = False,
         metrics: Metrics | None = None,
     ) -> None:
-        """Wrap an accepted socket; ``coalesce_s`` is the text-merging window (0: none)."""
+        """Wrap an accepted socket.
+
+        ``coalesce_s`` is the text-merging window (0: none); ``merge_waiting`` merges text that
+        is still waiting for the writer (see :class:`~agentstream.gateway.outbox.Outbox`).
+        """
         self.id = new_connection_id()
         self.connection_id = self.id
         self.websocket = websocket
@@ -60,7 +65,9 @@ class Connection:
         self.coalesce_s = coalesce_s
         self.frames_sent = 0
         self.metrics = metrics
-        self.outbox = Outbox(dialect, limit=queue_size, coalesce=coalesce_s > 0)
+        self.outbox = Outbox(
+            dialect, limit=queue_size, coalesce=coalesce_s > 0, merge_waiting=merge_waiting
+        )
         self._wake = asyncio.Event()
         self._close: tuple[int, str] | None = None
         self._writer: asyncio.Task[None] | None = None

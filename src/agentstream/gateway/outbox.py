@@ -1,15 +1,30 @@
 """A connection's outbox: merging and overflow rules with no socket.
 
 Runs deliver events synchronously; the outbox keeps them until the writer takes them, rendered in
-the connection's dialect. Text deltas waiting in the outbox merge (coalescing): always when the
-connection asked for a window, and whenever the client falls behind, so a slow reader gets fewer,
-larger frames. Anything but text is *urgent*: it ends a coalescing wait at once. An outbox that
-fills up anyway reports overflow; the connection then closes the client with 1013. Feed it
-events, read frames back: that is how it is tested.
+the connection's dialect. Text deltas merge in three cases:
+
+- ``merge_waiting`` (a client that asked with ``?coalesce=auto``, as agentstream's own clients
+  do): a delta that arrives while the previous delta of the same message has not been written
+  yet joins it, so the client never waits behind a queue of one-token frames. That costs no delay
+  (nothing waits to merge; the writer sends what it finds) and is what lets the gateway outrun a
+  bare per-token endpoint under load: a busy server sends fewer, larger frames instead of falling
+  further behind.
+- ``coalesce`` (a window, ``?coalesce=<ms>``): the writer waits for more text meanwhile.
+- Any client, once it falls behind by half the limit: fewer frames instead of a 1013.
+
+Otherwise each event is one frame. A merged frame carries the ``seq`` of its last delta and
+``firstSeq``, the ``seq`` of its first, so a client that checks for gaps knows the frame covers
+every number in between (a client that did not ask for merging sees one only when it falls far
+behind, so ``seq`` without gaps stays the norm for clients written before ``firstSeq``).
+
+Anything but text is *urgent*: it ends a coalescing wait at once. An outbox that fills up anyway
+reports overflow; the connection then closes the client with 1013. Feed it events, read frames
+back: that is how it is tested.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -17,42 +32,90 @@ from typing import Any
 
 from agentstream.protocol.codec import dumps, frame_text
 from agentstream.protocol.control import Control
-from agentstream.protocol.dialects import Dialect
+from agentstream.protocol.dialects import Dialect, with_first_seq
 from agentstream.protocol.events import Event, TextMessageChunk
-from agentstream.runs.coalesce import merge
+from agentstream.runs.coalesce import MAX_MERGED_CHARS
 
 logger = logging.getLogger(__name__)
 
 BEHIND_MIN = 8
 
 
+class _Text:
+    """Consecutive deltas of one message waiting to go out as one frame (joined when taken)."""
+
+    __slots__ = ("first", "last", "parts", "size")
+
+    def __init__(self, first: TextMessageChunk) -> None:
+        self.first = first
+        self.last = first
+        self.parts = [first.delta]
+        self.size = len(first.delta)
+
+    def joins(self, event: TextMessageChunk) -> bool:
+        """Whether ``event`` may merge here (what :func:`runs.coalesce.merge` allows)."""
+        last = self.last
+        return (
+            event.run_id == last.run_id
+            and event.message_id == last.message_id
+            and event.role == last.role
+            and self.size + len(event.delta) <= MAX_MERGED_CHARS
+        )
+
+    def add(self, event: TextMessageChunk) -> None:
+        self.last = event
+        self.parts.append(event.delta)
+        self.size += len(event.delta)
+
+    def event(self) -> TextMessageChunk:
+        """The merged event: the last delta's envelope with every delta's text."""
+        if len(self.parts) == 1:
+            return self.first
+        return dataclasses.replace(self.last, delta="".join(self.parts))
+
+
 class Outbox:
     """Frames waiting for one client, in order, bounded by ``limit``."""
 
-    def __init__(self, dialect: Dialect, *, limit: int, coalesce: bool = False) -> None:
-        """Hold at most ``limit`` frames; ``coalesce``: merge text even when not behind."""
+    def __init__(
+        self, dialect: Dialect, *, limit: int, coalesce: bool = False, merge_waiting: bool = False
+    ) -> None:
+        """Hold at most ``limit`` frames.
+
+        Args:
+            dialect: How frames are rendered.
+            limit: Frames that may wait; one more overflows.
+            coalesce: The writer waits for more text (a window), so text merges meanwhile.
+            merge_waiting: Text merges into waiting text of the same message; False keeps one
+                frame per event until the client falls behind.
+        """
         self.dialect = dialect
         self.limit = limit
         self.coalesce = coalesce
-        # Past this backlog, text merges even with no window: the client is falling behind.
-        # (Half the limit, so the burst of a replay alone does not count as falling behind.)
+        self.merge_waiting = merge_waiting
+        # Past this backlog, text merges in any case: the client is falling behind. (Half the
+        # limit, so the burst of a replay alone does not count as behind.)
         self.behind = max(BEHIND_MIN, limit // 2)
         self.urgent = False
         self.overflowed = False
-        self._items: deque[Event | str] = deque()
-        # The event behind the frame ``take`` returned last (None for a control frame).
+        self._items: deque[Event | str | _Text] = deque()
+        # The event behind the frame ``take`` returned last (None for a control frame); for a
+        # merged frame, its first delta (the oldest text in it, for latency).
         self.taken: Event | None = None
 
     def add_event(self, event: Event) -> bool:
         """Queue one run event (merging text when allowed); False once the outbox overflowed."""
         if self.overflowed:
             return False
-        if self._items and (self.coalesce or len(self._items) >= self.behind):
-            merged = merge(self._items[-1], event)
-            if merged is not None:
-                self._items[-1] = merged
-                return True
-        return self._push(event, urgent=not isinstance(event, TextMessageChunk))
+        if isinstance(event, TextMessageChunk):
+            items = self._items
+            if items and (self.merge_waiting or self.coalesce or len(items) >= self.behind):
+                last = items[-1]
+                if isinstance(last, _Text) and last.joins(event):
+                    last.add(event)
+                    return True
+            return self._push(_Text(event), urgent=False)
+        return self._push(event, urgent=True)
 
     def add_control(self, control: Control) -> bool:
         """Queue a control answer, rendered now; False once the outbox overflowed."""
@@ -60,7 +123,7 @@ class Outbox:
             return False
         return self._push(self._encoded(lambda: self.dialect.render_control(control)), urgent=True)
 
-    def _push(self, item: Event | str, *, urgent: bool) -> bool:
+    def _push(self, item: Event | str | _Text, *, urgent: bool) -> bool:
         if len(self._items) >= self.limit:
             # Nothing queued will be sent: the client is closed as too slow.
             self._items.clear()
@@ -78,12 +141,19 @@ class Outbox:
         if isinstance(item, str):
             self.taken = None
             return item
-        self.taken = item
-        # Encoded once per dialect and kept on the event: other connections in this dialect,
-        # a replay and the recorder reuse the text. (Inline, not through _encoded: no closure
-        # per frame on the per-token path.)
         dialect = self.dialect
         try:
+            if isinstance(item, _Text):
+                self.taken = item.first
+                if len(item.parts) > 1:  # a merged frame is this connection's own: no cache
+                    frame = with_first_seq(dialect.render(item.event()), item.first.seq)
+                    return dumps(frame)
+                item = item.first
+            else:
+                self.taken = item
+            # Encoded once per dialect and kept on the event: other connections in this
+            # dialect, a replay and the recorder reuse the text. (Inline, not through
+            # _encoded: no closure per frame on the per-token path.)
             return frame_text(item, dialect.name, dialect.render)
         except (TypeError, ValueError) as exc:  # orjson.JSONEncodeError is a TypeError
             return self._unencodable(exc)

@@ -53,6 +53,12 @@ class Settings:
     coalesce_s: float = field(
         default_factory=lambda: _env_float("AGENTSTREAM_COALESCE_MS", 0) / 1000
     )
+    # For clients that did not say (?coalesce=auto|off): merge text deltas still waiting for a
+    # busy socket into one frame (no delay added; merged frames carry firstSeq). Off by default,
+    # so a client that reads a skipped seq as loss sees one frame per event.
+    merge_waiting: bool = field(
+        default_factory=lambda: os.environ.get("AGENTSTREAM_MERGE_WAITING", "0") == "1"
+    )
     # Runs one user may start per minute (a moving window); one more is refused with
     # rate_limited and retryAfter (HTTP 429 with Retry-After). 0 turns the limit off.
     runs_per_minute: int = field(

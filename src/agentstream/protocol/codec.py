@@ -74,6 +74,11 @@ def to_dict(event: Event) -> dict[str, Any]:
     return build(event)
 
 
+# Keys of the wire frame that are no event field: the type, and ``firstSeq`` of merged text (a
+# merged frame decodes to one event carrying every delta, with the seq of the last).
+_ENVELOPE_ONLY: frozenset[str] = frozenset(("type", "firstSeq"))
+
+
 def from_dict(frame: dict[str, Any]) -> Event:
     """Rebuild an event from its canonical JSON object."""
     cls = EVENT_TYPES.get(frame.get("type", ""))
@@ -82,7 +87,7 @@ def from_dict(frame: dict[str, Any]) -> Event:
     names = _snake(cls)
     kwargs: dict[str, Any] = {}
     for key, value in frame.items():
-        if key == "type":
+        if key in _ENVELOPE_ONLY:
             continue
         if key not in names:
             raise DecodeError(f"{cls.type} has no field {key!r}")

@@ -121,12 +121,14 @@ class RunRegistry:
 
     def _prune(self) -> None:
         horizon = time.monotonic() - self.keep_finished
-        # _ended_at is in end order, so the oldest finished runs come first.
-        excess = len(self._ended_at) - self.max_finished
-        for index, (run_id, ended) in enumerate(list(self._ended_at.items())):
-            if ended >= horizon and index >= excess:
+        ended_at = self._ended_at
+        # _ended_at is in end order, so the oldest finished runs come first. Look only at the
+        # front (never copy the whole dict: this runs once per run, with thousands kept).
+        while ended_at:
+            run_id, ended = next(iter(ended_at.items()))
+            if ended >= horizon and len(ended_at) <= self.max_finished:
                 break
-            self._ended_at.pop(run_id, None)
+            del ended_at[run_id]
             self._runs.pop(run_id, None)
 
     def active(self) -> list[Run]:

@@ -48,6 +48,20 @@ def plain_control(dialect: Dialect, control: Control) -> dict[str, Any]:
     return control_frame(control)
 
 
+def with_first_seq(frame: dict[str, Any], first_seq: int) -> dict[str, Any]:
+    """Mark ``frame`` as merged text that covers ``first_seq`` up to its own ``seq``.
+
+    ``firstSeq`` goes next to ``seq``: at the top of the frame, or in AG-UI's ``metadata``. A
+    client checking for gaps reads the frame as every number from ``firstSeq`` to ``seq``.
+    """
+    metadata = frame.get("metadata")
+    if "seq" not in frame and isinstance(metadata, dict) and "seq" in metadata:
+        metadata["firstSeq"] = first_seq
+    else:
+        frame["firstSeq"] = first_seq
+    return frame
+
+
 class UnknownDialect(BadRequest, LookupError):
     """No dialect has the requested name."""
 

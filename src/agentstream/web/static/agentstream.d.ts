@@ -63,6 +63,8 @@ export declare function applyPatch(doc: unknown, ops: JsonPatchOp[]): unknown;
 interface EventBase {
   runId?: string;
   seq?: number;
+  /** On merged text: the seq of its first delta (the frame covers firstSeq..seq). */
+  firstSeq?: number;
 }
 
 /** One run event, whatever the wire dialect. */

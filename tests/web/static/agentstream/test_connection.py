@@ -59,9 +59,22 @@ def test_a_refusing_server_goes_offline_without_retrying(page: Any) -> None:
 
 
 def test_the_socket_url_carries_the_dialect_and_no_user(page: Any) -> None:
-    """The client dials url?dialect=… and names no user (the cookie or token proves who it is)."""
+    """The client dials url?dialect=…&coalesce=auto and names no user (the cookie proves it)."""
     url = js(page, "client(); return last().url;")
-    assert url == "ws://agentstream.test/ws?dialect=calledit"
+    assert url == "ws://agentstream.test/ws?dialect=calledit&coalesce=auto"
+
+
+def test_the_socket_url_keeps_a_coalesce_the_page_chose(page: Any) -> None:
+    """coalesce: "off" is sent as asked, and a coalesce already in the url is left alone."""
+    urls = js(
+        page,
+        """
+      const a = client({url: 'ws://agentstream.test/ws', coalesce: 'off', dialect: ''});
+      const b = client({url: 'ws://agentstream.test/ws?coalesce=50', dialect: ''});
+      return [a.socketUrl, b.socketUrl];
+    """,
+    )
+    assert urls == ["ws://agentstream.test/ws?coalesce=off", "ws://agentstream.test/ws?coalesce=50"]
 
 
 def test_a_server_down_from_the_start_reads_connecting_then_offline(page: Any) -> None:

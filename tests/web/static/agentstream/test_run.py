@@ -70,6 +70,32 @@ def test_a_gap_in_seq_asks_for_the_missing_frames(page: Any) -> None:
     }
 
 
+def test_merged_text_covering_the_next_seqs_is_applied_without_a_resume(page: Any) -> None:
+    """A frame with firstSeq = lastSeq + 1 covers its skipped seqs: applied, no resume asked."""
+    result = js(
+        page,
+        """
+      const c = client();
+      last().open();
+      const run = c.start('makecall', {prompt: 'p'});
+      last().receive({type: 'status', status: 'started', runId: 'R', seq: 1,
+                      requestId: last().sent[0].requestId});
+      last().receive({type: 'text', content: 'abc', runId: 'R', seq: 4, firstSeq: 2});
+      last().receive({type: 'text', content: 'd', runId: 'R', seq: 5});
+      last().receive({type: 'text', content: 'x', runId: 'R', seq: 9, firstSeq: 7});
+      return {sent: last().sent.length, asked: last().sent[1], text: run.text,
+              lastSeq: run.lastSeq};
+    """,
+    )
+    assert result["asked"].pop("requestId")
+    assert result == {
+        "sent": 2,
+        "asked": {"action": "resume", "runId": "R", "lastSeq": 5},
+        "text": "abcd",
+        "lastSeq": 5,
+    }
+
+
 def test_unknown_run_on_resume_ends_it_as_lost(page: Any) -> None:
     """If the server forgot the run while we were away, the run ends with code run_lost."""
     code = js(

@@ -22,6 +22,9 @@ import { DEFAULT_BACKOFF, FATAL_CLOSE_CODES, Status, backoffDelay } from "./stat
  *   offered as the subprotocols `["agentstream.bearer", token]` (browsers cannot set headers on
  *   a WebSocket upgrade), the server echoes `agentstream.bearer`
  * @property {string} [dialect] wire format (`agentstream`, `calledit`…); default: the app's own
+ * @property {string} [coalesce="auto"] text merging, sent as `?coalesce=`: `auto` merges text
+ *   that waits for a busy socket (no delay; merged frames carry `firstSeq`), a number of ms is a
+ *   window, `off` asks for one frame per event; "" leaves it to the server
  * @property {import("./status.js").BackoffOptions} [backoff]
  * @property {number} [offlineAfter=4] failed attempts before the status says `offline`
  *   (it keeps retrying at the backoff ceiling, and at once when the browser comes back online)
@@ -59,6 +62,7 @@ export class Connection extends EventTarget {
       url: options.url ?? defaultUrl,
       token: options.token ?? null,
       dialect: options.dialect ?? "",
+      coalesce: options.coalesce ?? "auto",
       backoff: { ...DEFAULT_BACKOFF, ...(options.backoff ?? {}) },
       offlineAfter: options.offlineAfter ?? 4,
       heartbeatMs: options.heartbeatMs ?? 20000,
@@ -109,10 +113,13 @@ export class Connection extends EventTarget {
     };
   }
 
-  /** The URL actually dialled: `url` plus the `dialect` query parameter (identity rides the cookie or token). */
+  /** The URL actually dialled: `url` plus `dialect` and `coalesce` (identity rides the cookie or token). */
   get socketUrl() {
     const url = new URL(this.options.url, globalThis.location?.href);
     if (this.options.dialect) url.searchParams.set("dialect", this.options.dialect);
+    if (this.options.coalesce !== "" && !url.searchParams.has("coalesce")) {
+      url.searchParams.set("coalesce", String(this.options.coalesce));
+    }
     return url.toString();
   }
 

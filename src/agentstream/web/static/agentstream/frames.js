@@ -17,7 +17,7 @@
  *   {kind: "custom", name: string, value: unknown} |
  *   {kind: "complete", result: unknown} |
  *   {kind: "error", message: string, code: string}
- * ) & {runId?: string, seq?: number}} RunEvent
+ * ) & {runId?: string, seq?: number, firstSeq?: number}} RunEvent
  */
 
 function parseMaybeJson(value) {
@@ -112,6 +112,8 @@ function canonicalEvent(base, frame) {
 export function normalizeFrame(frame) {
   if (!frame || typeof frame !== "object" || typeof frame.seq !== "number") return null;
   const base = { runId: frame.runId, seq: frame.seq };
+  // Merged text covers every seq from firstSeq to seq (the server merges waiting deltas).
+  if (typeof frame.firstSeq === "number") base.firstSeq = frame.firstSeq;
   // A seed dialect renders other events (progress, app events) as {type: name, value}.
   return seedEvent(base, frame) ?? canonicalEvent(base, frame) ??
     { ...base, kind: "custom", name: String(frame.type), value: frame.value };

@@ -116,7 +116,8 @@ export class Run extends EventTarget {
     if (this.done) return false;
     if (typeof event.seq === "number") {
       if (event.seq <= this.lastSeq) return false;
-      if (event.seq > this.lastSeq + 1) {
+      // A merged text frame covers firstSeq..seq: a gap only if it starts past the next seq.
+      if ((event.firstSeq ?? event.seq) > this.lastSeq + 1) {
         // A gap: ask for what is missing (once); the replay carries this frame again.
         if (!this._awaitingResume) this.client._resumeRun(this);
         return false;
