@@ -157,3 +157,18 @@ async def test_a_client_closed_for_a_full_queue_is_counted_once() -> None:
         after = await scrape(live)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
     assert moved(before, after, "agentstream_slow_client_closes_total") == 1
+
+
+async def test_sse_frames_are_counted_as_sent_in_their_dialect() -> None:
+    """A run read over SSE moves events_sent{dialect} by the frames the stream carried."""
+    settings = Settings(model="scripted", runs_per_minute=0)
+    with serve(metered_app(), settings) as live:
+        before = await scrape(live)
+        async with httpx.AsyncClient(base_url=live.http, timeout=10) as client:
+            started = await client.post("/api/runs", json={"action": "count", "n": 4})
+            body = (await client.get(started.json()["events"])).text
+        after = await scrape(live)
+    frames = body.count("\ndata: ")
+    assert frames == 6  # RUN_STARTED, four deltas, RUN_FINISHED
+    # SSE speaks AG-UI unless ?dialect= says otherwise.
+    assert moved(before, after, "agentstream_events_sent_total", dialect="ag-ui") == frames

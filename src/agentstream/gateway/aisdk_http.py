@@ -36,6 +36,7 @@ from agentstream.gateway.messages import (
     json_object,
     validation_message,
 )
+from agentstream.gateway.metrics import Metrics
 from agentstream.protocol.codec import dumps
 from agentstream.protocol.dialects.aisdk import DONE, HEADER, VERSION, UIMessageStream
 from agentstream.protocol.events import Event, is_terminal
@@ -104,7 +105,7 @@ def _sse(part: Any) -> str:
     return f"data: {dumps(part)}\n\n"
 
 
-async def ui_message_stream(run: Run) -> AsyncIterator[str]:
+async def ui_message_stream(run: Run, metrics: Metrics | None = None) -> AsyncIterator[str]:
     """``run`` from its start as UI message stream SSE; leaving early cancels the run."""
     encoder = UIMessageStream()
     sink = _Sink()
@@ -116,8 +117,11 @@ async def ui_message_stream(run: Run) -> AsyncIterator[str]:
             except TimeoutError:
                 yield ": keep-alive\n\n"
                 continue
-            for part in encoder.feed(event):
+            parts = encoder.feed(event)
+            for part in parts:
                 yield _sse(part)
+            if metrics is not None and parts:
+                metrics.sent("aisdk", len(parts))
             if is_terminal(event):
                 break
         yield f"data: {DONE}\n\n"
@@ -141,5 +145,5 @@ async def chat(request: Request) -> Response:
         return refused(exc)
     headers = {**SSE_HEADERS, HEADER: VERSION, "X-Agentstream-Run-Id": run.id}
     return StreamingResponse(
-        ui_message_stream(run), media_type="text/event-stream", headers=headers
+        ui_message_stream(run, dispatcher.metrics), media_type="text/event-stream", headers=headers
     )

@@ -39,6 +39,7 @@ from agentstream.gateway.messages import (
     UnknownAction,
     parse,
 )
+from agentstream.gateway.metrics import Metrics
 from agentstream.protocol.codec import dumps, frame_text
 from agentstream.protocol.control import Control, ResumeAnswer, control_frame
 from agentstream.protocol.dialects import Dialect, UnknownDialect, get_dialect
@@ -175,6 +176,7 @@ async def event_stream(
         # Resumed at or past the end of a finished run: nothing is left to send.
         return
     dispatcher.runs.attached(run)
+    metrics = dispatcher.metrics
     try:
         while True:
             try:
@@ -183,6 +185,8 @@ async def event_stream(
                 yield ": keep-alive\n\n"
                 continue
             yield _frame(dialect, event)
+            if metrics is not None:  # SSE frames count as sent, like a socket's
+                metrics.sent(dialect.name, 1)
             if is_terminal(event):
                 return
     finally:
@@ -253,7 +257,9 @@ class _RemoteSink:
         self.queue.put_nowait(control)
 
 
-async def remote_stream(sink: _RemoteSink, dialect: Any) -> AsyncIterator[str]:
+async def remote_stream(
+    sink: _RemoteSink, dialect: Any, metrics: Metrics | None = None
+) -> AsyncIterator[str]:
     """What the follower hands ``sink`` as SSE text, to the terminal event or a final answer."""
     try:
         while True:
@@ -271,6 +277,8 @@ async def remote_stream(sink: _RemoteSink, dialect: Any) -> AsyncIterator[str]:
                 return
             assert isinstance(item, Event)
             yield _frame(dialect, item)
+            if metrics is not None:
+                metrics.sent(dialect.name, 1)
             if is_terminal(item):
                 return
     finally:
@@ -297,7 +305,7 @@ async def remote_events(
         sink.closed = True
         return _unknown_run()
     return StreamingResponse(
-        remote_stream(sink, dialect),
+        remote_stream(sink, dialect, dispatcher.metrics),
         media_type="text/event-stream",
         headers={**SSE_HEADERS, **(headers or {})},
     )

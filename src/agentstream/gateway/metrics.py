@@ -9,7 +9,7 @@ the publish → socket write latency is observed for one frame in :data:`LATENCY
 ``agentstream_connections_active``         open WebSockets (read at scrape)
 ``agentstream_runs_active``                runs still streaming (read at scrape)
 ``agentstream_runs_total{app,state}``      runs ended, by end state
-``agentstream_events_sent_total{dialect}`` frames written to sockets (merged deltas count once)
+``agentstream_events_sent_total{dialect}`` frames written to sockets and SSE streams (1)
 ``agentstream_first_event_seconds``        run start → its first frame written to a socket
 ``agentstream_run_seconds``                run start → its terminal event
 ``agentstream_event_latency_seconds``      publish → socket write (sampled)
@@ -17,6 +17,8 @@ the publish → socket write latency is observed for one frame in :data:`LATENCY
 ``agentstream_slow_client_closes_total``   clients closed 1013 because their outbox filled up
 ``agentstream_store_write_seconds``        one batch write of a run's events to the store
 =========================================  =====================================================
+
+(1) Merged text counts once; an AI SDK stream counts its parts, under ``aisdk``.
 """
 
 from __future__ import annotations
