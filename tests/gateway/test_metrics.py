@@ -172,3 +172,22 @@ async def test_sse_frames_are_counted_as_sent_in_their_dialect() -> None:
     assert frames == 6  # RUN_STARTED, four deltas, RUN_FINISHED
     # SSE speaks AG-UI unless ?dialect= says otherwise.
     assert moved(before, after, "agentstream_events_sent_total", dialect="ag-ui") == frames
+
+
+async def test_a_resume_from_zero_is_not_a_second_first_event() -> None:
+    """Replaying a finished run to a new socket leaves the first-event count where it was."""
+    settings = Settings(model="scripted", runs_per_minute=0)
+    with serve(metered_app(), settings) as live:
+        async with websockets.connect(live.ws) as ws:
+            await ws.send(json.dumps({"action": "count", "n": 3}))
+            run_id = (await recv_run(ws))[0]["runId"]
+            cookie = ws.response.headers.get("set-cookie", "").split(";")[0]
+        before = await scrape(live)
+        async with websockets.connect(live.ws, additional_headers={"Cookie": cookie}) as ws:
+            await ws.send(json.dumps({"action": "resume", "runId": run_id, "lastSeq": 0}))
+            assert (await recv_json(ws))["state"] == "finished"
+            replay = await recv_run(ws)
+        after = await scrape(live)
+    assert [f["seq"] for f in replay] == [1, 2, 3, 4, 5]
+    assert moved(before, after, "agentstream_first_event_seconds_count") == 0
+    assert moved(before, after, "agentstream_events_sent_total", dialect="agentstream") == 6

@@ -65,6 +65,9 @@ class Connection:
         self.coalesce_s = coalesce_s
         self.frames_sent = 0
         self.metrics = metrics
+        # Events published before this socket opened reach it only as a replay (a resume):
+        # their delay is the client's absence, not the server's latency, so it is not observed.
+        self.opened_at = time.time()
         self.outbox = Outbox(
             dialect, limit=queue_size, coalesce=coalesce_s > 0, merge_waiting=merge_waiting
         )
@@ -154,7 +157,7 @@ class Connection:
                     await asyncio.sleep(0)
                 event = self.outbox.taken
                 # Sampled: a histogram observation per frame would cost as much as the frame.
-                if metrics is not None and event is not None:
+                if metrics is not None and event is not None and event.ts >= self.opened_at:
                     if event.seq == 1 or (self.frames_sent + sent) % LATENCY_SAMPLE == 0:
                         metrics.written(event.seq, event.ts, time.time())
         finally:
