@@ -130,3 +130,25 @@ async def test_the_size_limit_over_the_socket(live: LiveServer) -> None:
     assert await close_code_after(live, sized(MAX_MESSAGE_BYTES + 2, "€")) == 1009
     assert await close_code_after(live, sized(MAX_MESSAGE_BYTES + 1).encode()) == 1009
     assert await close_code_after(live, "x" * 200 * 1024) == 1009
+
+
+async def test_shutdown_records_each_runs_end_before_closing_the_store(tmp_path: Any) -> None:
+    """Stopping the server mid-run leaves the run recorded as cancelled, its end in the log."""
+    from agentstream.stores import open_store
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    settings = Settings(model="scripted", store=url, detach_grace_s=5)
+    with serve(counting_app(), settings) as server:
+        async with websockets.connect(server.ws, additional_headers=as_user(server, "u")) as ws:
+            await ws.send(start(n=100_000, pause=0.001))
+            run_id = (await recv_json(ws))["runId"]
+            await recv_json(ws)
+    store = open_store(url)
+    await store.open()
+    try:
+        row = await store.get_run(run_id)
+        events = await store.read_events(run_id)
+    finally:
+        await store.close()
+    assert row is not None and row.state == "cancelled"
+    assert json.loads(events[-1][1])["type"] == "RUN_ERROR"

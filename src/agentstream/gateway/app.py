@@ -381,6 +381,8 @@ def _lifespan(gateway: Gateway) -> Any:
             yield
         finally:
             await gateway.runs.cancel_all()
+            # The recorders write each run's end before the store closes under them.
+            await gateway.dispatcher.finish_recording()
             if remote is not None:
                 await remote.node.stop()
             if store is not None:

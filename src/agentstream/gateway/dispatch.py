@@ -8,6 +8,7 @@ parse a message with :func:`agentstream.gateway.messages.parse` and hand the com
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -75,6 +76,8 @@ class Dispatcher:
         self.remote: RemoteRuns | None = None
         # Set by the transport that exposes /metrics; None counts nothing.
         self.metrics: Metrics | None = None
+        # Recorders still writing: shutdown waits for them before it closes the store.
+        self._recording: set[asyncio.Task[None]] = set()
 
     @property
     def runs(self) -> RunRegistry:
@@ -161,9 +164,11 @@ class Dispatcher:
             run.subscribe(subscriber)
         if self.services.store is not None:
             observe = self.metrics.store_write.observe if self.metrics is not None else None
-            RunRecorder(
+            task = RunRecorder(
                 self.services.store, run, ttl_s=self.settings.run_ttl_s, observe=observe
             ).start()
+            self._recording.add(task)
+            task.add_done_callback(self._recording.discard)
         started_with = {
             "action": route.action,
             "requestId": command.request_id,
@@ -173,6 +178,13 @@ class Dispatcher:
         run.start(lambda _run: handler(command.request, ctx), input=started_with)
         logger.info("conn=%s run=%s action=%s | run started", connection_id, run.id, route.action)
         return run
+
+    async def finish_recording(self, timeout_s: float = 5.0) -> None:
+        """Wait (at most ``timeout_s``) until every recorder wrote its run's last events."""
+        if self._recording:
+            _, late = await asyncio.wait(set(self._recording), timeout=timeout_s)
+            if late:
+                logger.warning("shutdown | %d runs' last events were not recorded", len(late))
 
     def _admit(self, user: str) -> Run:
         """A new run of ``user`` counted against every limit, or the limit it breaks raised."""

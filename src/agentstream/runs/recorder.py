@@ -65,14 +65,15 @@ class RunRecorder:
         # The store keeps a bounded log; the live run keeps streaming past it from memory.
         self._max_seq = int(getattr(limits, "max_events_per_run", 1 << 62))
 
-    def start(self) -> None:
-        """Watch the run (before it publishes) and start writing.
+    def start(self) -> asyncio.Task[None]:
+        """Watch the run (before it publishes) and start writing; returns the writing task.
 
         A watcher, not a subscriber: a recorded run nobody streams is still cancelled after the
         detach grace.
         """
         self.run.watch(self)
         self._task = asyncio.create_task(self._loop(), name=f"recorder:{self.run.id}")
+        return self._task
 
     def deliver(self, event: Event) -> None:
         """Keep one event for the next batch (events past the store's bound are not recorded)."""
