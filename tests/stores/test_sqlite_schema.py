@@ -176,3 +176,50 @@ def test_transaction_takes_the_write_lock_up_front(tmp_path: Path) -> None:
     finally:
         first.close()
         other.close()
+
+
+def test_a_transaction_inside_a_transaction_is_a_savepoint(conn: sqlite3.Connection) -> None:
+    """Nested, a failing block undoes only its own writes and leaves the outer one open."""
+    conn.execute("CREATE TABLE t (x INTEGER)")
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO t VALUES (1)")
+    with transaction(conn):
+        conn.execute("INSERT INTO t VALUES (2)")
+    with pytest.raises(KeyError), transaction(conn):
+        conn.execute("INSERT INTO t VALUES (3)")
+        raise KeyError("boom")
+    assert conn.in_transaction
+    conn.execute("COMMIT")
+    assert conn.execute("SELECT x FROM t ORDER BY x").fetchall() == [(1,), (2,)]
+
+
+def test_a_nested_transaction_commits_only_with_the_outer_one(conn: sqlite3.Connection) -> None:
+    """A nested block's writes go when the outer transaction rolls back."""
+    conn.execute("CREATE TABLE t (x INTEGER)")
+    conn.execute("BEGIN IMMEDIATE")
+    with transaction(conn):
+        conn.execute("INSERT INTO t VALUES (1)")
+    conn.execute("ROLLBACK")
+    assert conn.execute("SELECT x FROM t").fetchall() == []
+
+
+def test_migrate_nests_in_an_open_transaction(conn: sqlite3.Connection) -> None:
+    """An app migration run inside a transaction (the store's batches) applies on its commit."""
+    conn.execute("BEGIN IMMEDIATE")
+    assert migrate(conn, "app", APP_V1) == 1
+    conn.execute("COMMIT")
+    assert schema_version(conn, "app") == 1
+    assert "app_items" in tables(conn)
+
+
+def test_an_error_that_ended_the_transaction_propagates_as_is(conn: sqlite3.Connection) -> None:
+    """When SQLite itself rolled back (RAISE(ROLLBACK)), its error is what the caller sees."""
+    conn.execute("CREATE TABLE t (x INTEGER)")
+    trigger = "CREATE TRIGGER t_aborts AFTER INSERT ON t BEGIN SELECT RAISE(ROLLBACK, 'no'); END"
+    conn.execute(trigger)
+    for nested in (False, True):
+        if nested:
+            conn.execute("BEGIN IMMEDIATE")
+        with pytest.raises(sqlite3.IntegrityError, match="no"), transaction(conn):
+            conn.execute("INSERT INTO t VALUES (1)")
+        assert not conn.in_transaction

@@ -1,9 +1,16 @@
-"""The default store: one SQLite file, WAL mode, ordered migrations, a transaction per write.
+"""The default store: one SQLite file, WAL mode, ordered migrations, calls committed in groups.
 
 Why ``sqlite3`` on one dedicated worker thread rather than aiosqlite: every store method runs as
-*one* synchronous function on that thread, so a transaction (BEGIN ... COMMIT) can never interleave
-with another coroutine's statements. With aiosqlite each statement is a separate await on a shared
+*one* synchronous function on that thread, so a transaction can never interleave with another
+coroutine's statements. With aiosqlite each statement is a separate await on a shared
 connection, and two coroutines' transactions can mix unless every caller takes a lock.
+
+Group commit (:mod:`agentstream.stores.sqlite_batch`): calls queue up while the thread is busy,
+and the thread runs everything queued in ONE transaction, each call in its own savepoint (a
+failing call undoes only its own writes), then answers all those callers at once. One thread hop
+and one commit (one fsync) per batch instead of per call is what keeps the thread cheap at
+thousands of concurrent streams; with one caller at a time a batch is one call, as before.
+A caller's await returns only after its batch's COMMIT.
 
 Crash safety: ``journal_mode=WAL`` with ``synchronous=FULL`` by default. WAL alone (even with
 NORMAL) survives ``kill -9`` of the process without losing a committed transaction, because the
@@ -14,12 +21,9 @@ a laptop) can pass ``?synchronous=normal``.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 import sqlite3
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final, TypeVar, cast
 
@@ -34,6 +38,7 @@ from agentstream.stores.errors import (
     StoreUnavailable,
 )
 from agentstream.stores.rows import ConnectionRow, Limits, RunRow, RunState
+from agentstream.stores.sqlite_batch import BatchStats, GroupCommit
 from agentstream.stores.sqlite_schema import Migrations, migrate, transaction
 from agentstream.stores.validation import (
     check_events,
@@ -90,22 +95,25 @@ class SQLiteStore(BaseStore):
         self.path = str(path)
         self.synchronous = mode
         self.busy_timeout_ms = busy_timeout_ms
-        self._conn: sqlite3.Connection | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._batcher: GroupCommit | None = None
 
     # --- plumbing ---------------------------------------------------------------------------
 
     async def open(self) -> None:
         """Open the file (creating its folder), switch to WAL and migrate."""
-        if self._conn is not None:
+        if self._batcher is not None:
             return
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="agentstream-sqlite")
+        batcher = GroupCommit()
         try:
-            self._conn = await self._submit(self._connect)
+            conn = await batcher.call_alone(self._connect)
+        except sqlite3.Error as exc:
+            await batcher.close()
+            raise self._translate(exc) from exc
         except BaseException:
-            self._executor.shutdown(wait=False)
-            self._executor = None
+            await batcher.close()
             raise
+        batcher.attach(conn)
+        self._batcher = batcher
         logger.info("sqlite store | opened path=%s sync=%s", self.path, self.synchronous)
 
     def _connect(self) -> sqlite3.Connection:
@@ -125,37 +133,42 @@ class SQLiteStore(BaseStore):
         return conn
 
     async def close(self) -> None:
-        """Close the connection and stop the worker thread; idempotent."""
-        conn, executor = self._conn, self._executor
-        self._conn, self._executor = None, None
-        if conn is not None and executor is not None:
-            await asyncio.get_running_loop().run_in_executor(executor, conn.close)
-        if executor is not None:
-            executor.shutdown(wait=False)
+        """Finish the queued calls, close the connection and stop the thread; idempotent."""
+        batcher, self._batcher = self._batcher, None
+        if batcher is not None:
+            await batcher.close()
 
-    async def _submit(self, fn: Callable[[], T]) -> T:
-        if self._executor is None:
-            raise StoreError("store is not open")
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._executor, fn)
-        except sqlite3.Error as exc:
-            unavailable = isinstance(exc, sqlite3.OperationalError) and any(
-                word in str(exc).lower() for word in _UNAVAILABLE
-            )
-            error = StoreUnavailable if unavailable else StoreError
-            raise error(f"sqlite {self.path}: {exc}") from exc
+    @property
+    def batch_stats(self) -> BatchStats:
+        """How calls were grouped into batches since :meth:`open` (zeros when closed)."""
+        return BatchStats() if self._batcher is None else self._batcher.stats
+
+    def _translate(self, exc: sqlite3.Error) -> StoreError:
+        unavailable = isinstance(exc, sqlite3.OperationalError) and any(
+            word in str(exc).lower() for word in _UNAVAILABLE
+        )
+        error = StoreUnavailable if unavailable else StoreError
+        return error(f"sqlite {self.path}: {exc}")
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` on the store's thread, translating its errors.
 
         Apps that keep their own tables in this file (CalledIt's calls) do their reads and
-        writes this way, so they share the one writer thread and its transactions.
+        writes this way, so they share the one writer thread and its transactions. ``fn`` runs
+        inside its batch's transaction (in its own savepoint): ``transaction(conn)`` nests, and
+        ``fn`` must not COMMIT or ROLLBACK itself.
+
+        Raises:
+            StoreUnavailable: The file is locked, busy, full or unreadable.
+            StoreError: Any other SQLite error, or the store is not open.
         """
-        conn = self._conn
-        if conn is None:
+        batcher = self._batcher
+        if batcher is None:
             raise StoreError("store is not open")
-        return await self._submit(functools.partial(fn, conn, *args))
+        try:
+            return await batcher.submit(fn, args)
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
 
     async def ensure_schema(self, component: str, migrations: Migrations) -> int:
         """Create or migrate an app's own tables, versioned under ``component``."""

@@ -48,18 +48,39 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 
 @contextlib.contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error.
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; a savepoint when already in one.
 
     IMMEDIATE takes the write lock up front, so a read-then-write cannot be raced by another
-    process and never fails half-way with SQLITE_BUSY on lock upgrade.
+    process and never fails half-way with SQLITE_BUSY on lock upgrade. Inside a transaction
+    (the store's group commit runs every call in one) the block is a ``SAVEPOINT`` instead:
+    an error undoes only the block's writes, and the outer transaction decides the commit.
     """
+    if conn.in_transaction:
+        with savepoint(conn):
+            yield conn
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # else SQLite already rolled back (disk full, I/O error)
+            conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def savepoint(conn: sqlite3.Connection, name: str = "agentstream_tx") -> Iterator[None]:
+    """``SAVEPOINT name`` ... ``RELEASE``; on any error rolled back to it, then released."""
+    conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute(f"ROLLBACK TO {name}")
+            conn.execute(f"RELEASE {name}")
+        raise
+    conn.execute(f"RELEASE {name}")
 
 
 def schema_version(conn: sqlite3.Connection, component: str = CORE) -> int:
