@@ -5,6 +5,8 @@
 - ``streams.py``: the gateway against a bare Starlette endpoint (throughput, latency, first event,
   idle memory);
 - ``options.py``: uvicorn WebSocket implementations, per-message-deflate, JSON encoders;
+- ``store_writes.py``: the SQLite store's calls/s and CPU per call at 1..N concurrent streams
+  (group commit);
 - ``model_delivery.py``: tokens/s a WebSocket client receives vs. what the model generates;
 - ``timeline.py``: when substance reaches the user, five requests per app;
 - ``aws_delivery.py``: a 1,000-token answer through the Lambda adapter vs. one post per token.
@@ -44,6 +46,7 @@ def plan(quick: bool, model: str) -> list[list[str]]:
         model = "scripted"
     commands = [["streams.py", *(["--quick"] if quick else ["--reps", "2"])]]
     commands.append(["options.py", *(["--scale", "0.1"] if quick else [])])
+    commands.append(["store_writes.py", *(["--streams", "200", "--reps", "1"] if quick else [])])
     if model != "scripted":
         commands.append(["model_delivery.py", "gemma" if quick else _weights(model)])
     timeline = ["timeline.py", "--model", model]

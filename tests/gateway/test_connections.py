@@ -17,18 +17,33 @@ import pytest
 import websockets
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from agentstream.gateway.connections import CLOSE_TRY_AGAIN, Connection, new_connection_id
+from agentstream.gateway.connections import (
+    CLOSE_TRY_AGAIN,
+    WRITE_BATCH,
+    Connection,
+    new_connection_id,
+)
 from agentstream.gateway.settings import Settings
 from agentstream.protocol.control import Pong
 from agentstream.protocol.dialects import get_dialect
-from agentstream.protocol.events import Event, RunFinished, TextMessageChunk, stamp
+from agentstream.protocol.events import (
+    Event,
+    RunFinished,
+    TextMessageChunk,
+    ToolCallChunk,
+    stamp,
+)
 from tests.conftest import LiveServer, recv_run, serve
 from tests.gateway.test_streams import counting_app, start, wait_until
 from tests.identities import as_user
 
 
 class Socket:
-    """Records what the writer sends and how it closes; ``fail`` makes sends raise."""
+    """Records what the writer sends and how it closes; ``fail`` makes sends raise.
+
+    ``room`` cleared is a socket whose buffer is full: a send waits for it (as uvicorn's does)
+    before it writes anything.
+    """
 
     def __init__(self, fail: BaseException | None = None) -> None:
         self.sent: list[dict[str, Any]] = []
@@ -36,8 +51,11 @@ class Socket:
         self.client_state = WebSocketState.CONNECTED
         self.fail = fail
         self.changed = asyncio.Event()
+        self.room = asyncio.Event()
+        self.room.set()
 
     async def send_text(self, text: str) -> None:
+        await self.room.wait()
         if self.fail is not None:
             raise self.fail
         self.sent.append(json.loads(text))
@@ -223,6 +241,73 @@ def live() -> Iterator[LiveServer]:
         counting_app(), Settings(model="scripted", detach_grace_s=5, send_queue_frames=256)
     ) as server:
         yield server
+
+
+def tool(seq: int) -> Event:
+    return stamp(
+        ToolCallChunk(tool_call_id=f"t{seq}", tool_call_name="x"), run_id="run_c", seq=seq, ts=0.0
+    )
+
+
+async def test_flush_now_sends_what_waits_at_once_without_the_writer() -> None:
+    """flush_now (a run's step ended) sends the queued frames before anything else runs."""
+    socket = Socket()
+    conn = connection(socket)  # no writer task at all
+    conn.deliver(text("a", 1))
+    conn.deliver(finished(2))
+    conn.flush_now()
+    assert [f["seq"] for f in socket.sent] == [1, 2]
+    assert conn.frames_sent == 2 and conn.backlog == 0
+
+
+async def test_a_send_that_must_wait_is_finished_later_and_keeps_its_place() -> None:
+    """A full socket: flush_now leaves the waiting send to a task; later frames follow it."""
+    socket = Socket()
+    socket.room.clear()
+    conn = connection(socket)
+    conn.start()
+    conn.deliver(text("a", 1))
+    conn.deliver(tool(2))
+    conn.flush_now()  # a's send waits for room; the run goes on
+    conn.deliver(tool(3))
+    conn.flush_now()  # a send is in flight: nothing else may start
+    assert socket.sent == [] and conn.backlog == 2
+    socket.room.set()
+    await socket.until(lambda: len(socket.sent) == 3)
+    assert [f["seq"] for f in socket.sent] == [1, 2, 3]
+    await conn.stop()
+
+
+async def test_flush_now_leaves_a_coalescing_window_to_the_writer() -> None:
+    """A connection that asked for a window gets nothing from flush_now: text waits to merge."""
+    socket = Socket()
+    conn = connection(socket, coalesce_s=0.05)
+    conn.deliver(text("a", 1))
+    conn.flush_now()
+    assert socket.sent == [] and conn.backlog == 1
+
+
+async def test_flush_now_sends_one_batch_and_leaves_a_backlog_to_the_writer() -> None:
+    """A replay's backlog is not written from a run's step past WRITE_BATCH frames."""
+    socket = Socket()
+    conn = connection(socket, queue_size=1000)
+    for seq in range(1, WRITE_BATCH + 11):
+        conn.deliver(tool(seq))
+    conn.flush_now()
+    assert len(socket.sent) == WRITE_BATCH and conn.backlog == 10
+    conn.start()
+    await socket.until(lambda: len(socket.sent) == WRITE_BATCH + 10)
+    assert [f["seq"] for f in socket.sent] == list(range(1, WRITE_BATCH + 11))
+    await conn.stop()
+
+
+async def test_flush_now_on_a_socket_that_went_away_marks_it_closed() -> None:
+    """A direct send that fails (the client left) closes the connection; nothing raises."""
+    socket = Socket(fail=WebSocketDisconnect(1006))
+    conn = connection(socket)
+    conn.deliver(text("a", 1))
+    conn.flush_now()
+    assert conn.closed and socket.sent == []
 
 
 async def test_a_client_that_never_reads_does_not_delay_others(live: LiveServer) -> None:

@@ -306,7 +306,10 @@ async def test_connections_are_recorded_on_connect_and_removed_on_disconnect(tmp
             async with websockets.connect(live.ws, additional_headers=as_user(live, "carol")) as ws:
                 await ws.send(json.dumps({"action": "ping"}))
                 await recv_json(ws)
-                rows = await reader.list_connections("carol")
+                for _ in range(200):  # written beside the socket, not before the first answer
+                    if rows := await reader.list_connections("carol"):
+                        break
+                    await asyncio.sleep(0.01)
             assert len(rows) == 1 and rows[0].user_id == "carol"
             assert rows[0].meta == {"dialect": "agentstream"}
             for _ in range(200):

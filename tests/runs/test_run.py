@@ -205,3 +205,50 @@ def test_a_recursion_error_reaches_the_client_as_its_type_only() -> None:
         "internal error (RecursionError)"
     )
     assert "/etc" not in _describe(IsADirectoryError(21, "Is a directory", "/etc"))
+
+
+class FlushingSink(Sink):
+    """A subscriber that can write at once: records how many events it had at each flush."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes: list[int] = []
+
+    def flush_now(self) -> None:
+        self.flushes.append(len(self.events))
+
+
+async def test_subscribers_flush_when_the_producer_waits_and_at_its_end() -> None:
+    """flush_now is called after the start, each time the producer waits, and at the end."""
+
+    async def produce(run: Run) -> AsyncIterator[Event]:
+        yield TextMessageChunk(delta="a")
+        yield TextMessageChunk(delta="b")
+        await asyncio.sleep(0)  # the model waits for its next token
+        yield TextMessageChunk(delta="c")
+        yield RunFinished(result=None)
+
+    run, sink = Run(owner="u"), FlushingSink()
+    run.subscribe(sink)
+    run.start(produce)
+    await run.wait()
+    # 1: RUN_STARTED; 3: + a, b (the wait); 5: + c and the end.
+    assert sink.flushes[0] == 1 and 3 in sink.flushes and sink.flushes[-1] == 5
+
+
+async def test_a_producer_cancelled_while_waiting_still_ends_the_run() -> None:
+    """A producer that ignores cancel has its wait cancelled through the flush hook: it ends."""
+    never = asyncio.Event()
+
+    async def stubborn(run: Run) -> AsyncIterator[Event]:
+        yield TextMessageChunk(delta="a")
+        await never.wait()
+        yield RunFinished(result=None)
+
+    run, sink = Run(owner="u"), FlushingSink()
+    run.subscribe(sink)
+    run.start(stubborn)
+    await asyncio.sleep(0)
+    assert run.cancel("stop", grace=0.01)
+    await asyncio.wait_for(run.wait(), 5)
+    assert run.state is RunState.CANCELLED and sink.events[-1].type == "RUN_ERROR"

@@ -141,15 +141,18 @@ class Gateway:
         self.connections[conn.id] = conn
         ctx = self.dispatcher.reply_context(conn.user, conn.id)
         logger.info("conn=%s user=%s dialect=%s | connected", conn.id, conn.user, dialect.name)
-        # The row is written while the client sends its first message; the first message waits
-        # for it (so the row exists before any answer), the handshake does not.
+        # The row (who is connected, for operators and other nodes) is written beside the socket:
+        # neither the handshake nor the first message waits for it. Nothing in this process
+        # reads it, and under a burst of new streams a store round trip before the first
+        # message held each new stream's first event for 0.7 s (bench/streams.py burst, p50).
+        # $connect hooks do wait for it: they may look it up.
         recorded = asyncio.ensure_future(self._record_connection(conn, dialect.name))
         try:
             if self.app.on_connect:
                 await recorded
             for hook in self.app.on_connect:
                 await hook(ctx)
-            await self._receive_loop(ws, conn, recorded)
+            await self._receive_loop(ws, conn)
         finally:
             await recorded
             await self._disconnect(conn, ctx)
@@ -182,9 +185,7 @@ class Gateway:
                 return get_dialect(offered).name
         return self.app.dialect
 
-    async def _receive_loop(
-        self, ws: WebSocket, conn: Connection, recorded: asyncio.Future[None]
-    ) -> None:
+    async def _receive_loop(self, ws: WebSocket, conn: Connection) -> None:
         idle_s = self.settings.idle_timeout_s
         while True:
             try:
@@ -216,8 +217,6 @@ class Gateway:
                 limit = self.settings.frames_per_second
                 conn.error(f"too many frames (limit {limit} per second)", "rate_limited")
                 continue
-            if not recorded.done():
-                await recorded
             await self.handle(conn, raw)
 
     def _live(self, run_id: str, conn: Connection) -> bool:

@@ -14,6 +14,8 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Coroutine, Generator
+from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -74,6 +76,10 @@ class Connection:
         self._wake = asyncio.Event()
         self._close: tuple[int, str] | None = None
         self._writer: asyncio.Task[None] | None = None
+        # Set while the writer task is sending, or a send that ``flush_now`` began is finishing
+        # in a task of its own: no other send may start meanwhile (frames keep their order).
+        self._busy = False
+        self._inflight: asyncio.Future[None] | None = None
         self.closed = False
 
     def start(self) -> None:
@@ -123,6 +129,51 @@ class Connection:
 
     # -- writing -------------------------------------------------------------------------------
 
+    def flush_now(self) -> None:
+        """Send what waits, here and now, if that needs no waiting (a run's step just ended).
+
+        Called from a run's task as its producer is about to wait. Each send is stepped by hand:
+        a socket that takes the bytes finishes at once. One that would wait (its buffer is full)
+        is handed, as it stands, to a task that finishes it, and the writer task sends the rest
+        after it: the run never waits for a socket. With a coalescing window, or while the writer
+        is sending, frames are left to the writer.
+        """
+        if self._busy or self.closed or self.coalesce_s > 0 or not len(self.outbox):
+            return
+        sent = 0
+        try:
+            while len(self.outbox):
+                if sent == WRITE_BATCH:  # a backlog (a replay) is the writer's: never hog the run
+                    self._wake.set()
+                    return
+                step = self.websocket.send_text(self.outbox.take() or "")
+                try:
+                    waiting_for = step.send(None)
+                except StopIteration:
+                    sent += 1
+                    self._observe(self.outbox.taken, sent)
+                    continue
+                sent += 1  # it waits for room: a task finishes it; the writer goes on after
+                self._busy = True
+                self._inflight = asyncio.ensure_future(_finish(step, waiting_for))
+                self._wake.set()
+                return
+        except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+            logger.debug("conn=%s | direct send failed: %s", self.id, exc)
+            self.closed = True
+            self._wake.set()
+        finally:
+            self.frames_sent += sent
+            if self.metrics is not None and sent:
+                self.metrics.sent(self.dialect.name, sent)
+
+    def _observe(self, event: Event | None, sent: int) -> None:
+        """Sample the latency of the frame just sent (every frame costs as much as a sample)."""
+        metrics = self.metrics
+        if metrics is not None and event is not None and event.ts >= self.opened_at:
+            if event.seq == 1 or (self.frames_sent + sent) % LATENCY_SAMPLE == 0:
+                metrics.written(event.seq, event.ts, time.time())
+
     async def _write(self) -> None:
         try:
             while True:
@@ -133,7 +184,14 @@ class Connection:
                         await asyncio.wait_for(self._until_urgent(), self.coalesce_s)
                 self._wake.clear()
                 self.outbox.urgent = False
-                await self._drain()
+                if self._inflight is not None:  # a send flush_now began comes first
+                    inflight, self._inflight = self._inflight, None
+                    await inflight
+                self._busy = True
+                try:
+                    await self._drain()
+                finally:
+                    self._busy = False
                 if self._close is not None and not len(self.outbox):
                     await self.websocket.close(code=self._close[0], reason=self._close[1])
                     return
@@ -151,15 +209,12 @@ class Connection:
         sent = 0
         try:
             while (text := self.outbox.take()) is not None:
+                event = self.outbox.taken
                 await self.websocket.send_text(text)
                 sent += 1
+                self._observe(event, sent)
                 if sent % WRITE_BATCH == 0:
                     await asyncio.sleep(0)
-                event = self.outbox.taken
-                # Sampled: a histogram observation per frame would cost as much as the frame.
-                if metrics is not None and event is not None and event.ts >= self.opened_at:
-                    if event.seq == 1 or (self.frames_sent + sent) % LATENCY_SAMPLE == 0:
-                        metrics.written(event.seq, event.ts, time.time())
         finally:
             self.frames_sent += sent
             if metrics is not None and sent:
@@ -168,6 +223,8 @@ class Connection:
     async def stop(self) -> None:
         """Stop the writer (the socket is gone)."""
         self.closed = True
+        if self._inflight is not None:
+            self._inflight.cancel()
         if self._writer is not None and not self._writer.done():
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -182,3 +239,41 @@ class Connection:
     def is_open(self) -> bool:
         """Whether frames can still be sent."""
         return not self.closed and self.websocket.client_state is WebSocketState.CONNECTED
+
+
+async def _finish(step: Coroutine[Any, Any, None], waiting_for: Any) -> None:
+    """Finish a send that ``flush_now`` stepped by hand and that now waits for ``waiting_for``."""
+    try:
+        await _Resume(step, waiting_for)
+    except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+        logger.debug("send failed after waiting: %s", exc)
+
+
+class _Resume:
+    """Await a coroutine that was stepped by hand and yielded ``waiting_for`` (``await`` itself).
+
+    The first yield hands ``waiting_for`` to this task, as the coroutine's own task would have;
+    from then on it is the plain generator protocol.
+    """
+
+    __slots__ = ("coro", "waiting_for")
+
+    def __init__(self, coro: Coroutine[Any, Any, None], waiting_for: Any) -> None:
+        self.coro = coro
+        self.waiting_for = waiting_for
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        coro, yielded = self.coro, self.waiting_for
+        while True:
+            try:
+                sent = yield yielded
+            except BaseException as exc:  # a cancel goes to the coroutine
+                try:
+                    yielded = coro.throw(exc)
+                except StopIteration:
+                    return
+                continue
+            try:
+                yielded = coro.send(sent)
+            except StopIteration:
+                return

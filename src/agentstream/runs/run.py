@@ -4,6 +4,13 @@ A :class:`Run` feeds its core from a producer (an async iterator of unstamped ev
 task, turns the producer's failure or a cancel into the terminal event, stops a producer that
 ignores a cancel after a grace period, and lets callers ``await run.wait()``. Every rule about
 seq, replay, subscribers and state lives in the core; this module only owns the task and timers.
+
+Each time the producer is about to wait (for the model's next token, or a yield to the loop),
+subscribers that can write without waiting (``flush_now``, a WebSocket whose socket takes data)
+write what this step queued, from the run's own task. A token therefore reaches the socket in
+the step that made it, not one loop turn later behind every other stream's work, while the
+tokens made within one step still merge into one frame. The producer never waits for a socket:
+a connection whose socket is full leaves its frames to its writer task.
 """
 
 from __future__ import annotations
@@ -12,8 +19,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import cast
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Generator
+from typing import Any, cast
 
 from agentstream.errors import AgentstreamError
 from agentstream.protocol.events import Event, RunError, RunFinished, RunStarted
@@ -50,10 +57,24 @@ class Run(RunCore):
     def start(self, producer: Producer, *, input: object = None) -> asyncio.Task[None]:
         """Run ``producer`` in a task, publishing what it yields."""
         self.publish(RunStarted(input=input))
+        self._flush_subscribers()  # the start goes out now, not after the task's first turn
         self._task = asyncio.create_task(self._drive(producer), name=f"run:{self.id}")
         return self._task
 
     async def _drive(self, producer: Producer) -> None:
+        await _FlushOnSuspend(self._produce(producer), self._flush_subscribers)
+
+    def _flush_subscribers(self) -> None:
+        """The producer is about to wait: let subscribers write what it published meanwhile."""
+        for subscriber in self._subscribers:
+            flush = getattr(subscriber, "flush_now", None)
+            if flush is not None:
+                try:
+                    flush()
+                except Exception:  # a subscriber's bug must not stop the run
+                    logger.exception("run=%s | a subscriber failed to flush", self.id)
+
+    async def _produce(self, producer: Producer) -> None:
         try:
             async with contextlib.aclosing(
                 cast(AsyncGenerator[Event, None], producer(self))
@@ -95,6 +116,35 @@ class Run(RunCore):
     async def wait(self) -> None:
         """Wait for the run to end."""
         await self.done.wait()
+
+
+class _FlushOnSuspend:
+    """Await ``coro``, calling ``on_suspend()`` each time it is about to wait, and at its end.
+
+    The generator protocol of ``await`` (what ``yield from`` does), with a hook: whatever ``coro``
+    yields (a future, or None for a bare yield) goes to the task unchanged, and what the task
+    sends or throws back (a result, a cancel) goes to ``coro`` unchanged.
+    """
+
+    __slots__ = ("coro", "on_suspend")
+
+    def __init__(self, coro: Coroutine[Any, Any, None], on_suspend: Callable[[], None]) -> None:
+        self.coro = coro
+        self.on_suspend = on_suspend
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        coro, sent, thrown = self.coro, None, None
+        while True:
+            try:
+                yielded = coro.send(sent) if thrown is None else coro.throw(thrown)
+            except StopIteration:
+                self.on_suspend()  # the end: what the last step published goes out too
+                return
+            self.on_suspend()
+            try:
+                sent, thrown = (yield yielded), None
+            except BaseException as exc:  # a cancel: coro decides what it means
+                sent, thrown = None, exc
 
 
 # Errors whose text says nothing to a client and may name files or internals: type name only.
