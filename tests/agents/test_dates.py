@@ -48,6 +48,8 @@ CASES = [
     ("The bill passes before 2027", "before 2027", "2026-12-31"),
     ("The index ends higher by the end of 2025", "by the end of 2025", "2025-12-31"),
     ("Housing prices fall by year-end 2025", "by year-end 2025", "2025-12-31"),
+    ("The Lakers will win the 2027 NBA championship", "the 2027", "2027-12-31"),
+    ("The 2028 Olympics open in Los Angeles", "The 2028", "2028-12-31"),
     ("The startup raises a round by the start of 2026", "by the start of 2026", "2026-01-01"),
     ("Tickets sell out before March 2025", "before March 2025", "2025-02-28"),
     # Exact dates.
@@ -183,6 +185,8 @@ def test_tomorrow_depends_on_the_users_timezone() -> None:
         "It may rain on the parade",
         "Protesters will march on city hall",
         "The Dow will rise by 2030 points",
+        "They finish the 2030 km race",
+        "Flying cars arrive in the 2030s",
         "Unemployment rises by 2025 percent",
         "Our team will score in the first half",
         "The Jets win in the fourth quarter",

@@ -8,7 +8,8 @@ period (first day, last day), and a shared lead-in ("by", "before", "the end of"
 Rules for ambiguous phrases (tests pin each one):
 
 * A deadline is the LAST day it allows: "by/in/until March 2025" -> 2025-03-31, "by 2027" ->
-  2027-12-31, "Q2 2026" -> 2026-06-30, "H1 2026" -> 2026-06-30.
+  2027-12-31, "Q2 2026" -> 2026-06-30, "H1 2026" -> 2026-06-30, "the 2027 NBA championship"
+  (a year naming an event) -> 2027-12-31.
 * "before X" -> the day before X begins ("before Christmas" -> Dec 24, "before 2027" ->
   2026-12-31); "the start/beginning of X" -> X's first day; "(before) the end of X" -> its last.
 * No year given (a month, a date, a holiday, a quarter, a season): the next occurrence whose
@@ -384,6 +385,8 @@ _RULES: tuple[_Rule, ...] = (
     _rule(rf"(?:the\s+)?(?P<hw>first|second|1st|2nd)\s+half\s+(?:of\s+)?{_YEAR}", _half),
     _rule(rf"(?:the\s+)?(?:year\s+)?{_YEAR}", _whole_year, lead=True),
     _rule(rf"year[\s-]end\s+{_YEAR}", _whole_year),
+    # "the 2027 NBA championship", "the 2028 Olympics": an event of that year, by its end.
+    _rule(rf"the\s+{_YEAR}(?=\s+[^\W\d_])", _whole_year),
     _rule(rf"(?:the\s+)?{_SEASON}\s+(?:of\s+)?{_YEAR}", _season),
     _rule(rf"(?:the\s+)?(?:(?P<next>next)\s+|this\s+)?{_SEASON}", _season, lead=True),
     *(
