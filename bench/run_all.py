@@ -1,6 +1,7 @@
 """Run every benchmark, one after another, each in its own process (``make bench``).
 
     .venv/bin/python bench/run_all.py [--quick] [--model local|gemma|scripted] [--no-write]
+                                      [--only streams,store_writes,...]
 
 - ``streams.py``: the gateway against a bare Starlette endpoint (throughput, latency, first event,
   idle memory);
@@ -92,10 +93,14 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--model", default="local", help="model for the model benchmarks")
     parser.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md alone")
+    parser.add_argument("--only", default="", help="comma-separated names (streams,nodes,...)")
     args = parser.parse_args()
     model = "gemma" if args.quick and args.model == "local" else args.model
+    only = {name.strip().removesuffix(".py") for name in args.only.split(",") if name.strip()}
     failed = 0
     for script, *rest in plan(args.quick, model):
+        if only and script.removesuffix(".py") not in only:
+            continue
         command = [sys.executable, str(HERE / script), *rest]
         print(f"\n## {script} {' '.join(rest)}\n", flush=True)
         started, clock = dt.datetime.now(dt.UTC), time.monotonic()

@@ -328,3 +328,16 @@ async def test_a_client_that_never_reads_does_not_delay_others(live: LiveServer)
         while True:
             await asyncio.wait_for(stalled.recv(), 30)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+
+
+async def test_an_idle_connection_holds_no_writer_task_until_it_sends() -> None:
+    """start() makes no task; the first frame that needs the writer starts it (idle memory)."""
+    socket = Socket()
+    before = len(asyncio.all_tasks())
+    conn = connection(socket)
+    conn.start()
+    assert len(asyncio.all_tasks()) == before and conn.outbox.take() is None
+    conn.answer(Pong(request_id=1))  # a control answer: no run step flushes it, the writer does
+    await socket.until(lambda: len(socket.sent) == 1)
+    assert len(asyncio.all_tasks()) == before + 1
+    await conn.stop()

@@ -146,15 +146,20 @@ class Gateway:
         # reads it, and under a burst of new streams a store round trip before the first
         # message held each new stream's first event for 0.7 s (bench/streams.py burst, p50).
         # $connect hooks do wait for it: they may look it up.
-        recorded = asyncio.ensure_future(self._record_connection(conn, dialect.name))
+        # Held only while pending (a finished task kept for the socket's life is memory).
+        pending: list[asyncio.Future[None]] = [
+            asyncio.ensure_future(self._record_connection(conn, dialect.name))
+        ]
+        pending[0].add_done_callback(lambda _: pending.clear())
         try:
-            if self.app.on_connect:
-                await recorded
+            if self.app.on_connect and pending:
+                await pending[0]
             for hook in self.app.on_connect:
                 await hook(ctx)
             await self._receive_loop(ws, conn)
         finally:
-            await recorded
+            if pending:  # the row is deleted after it was written, never before
+                await pending[0]
             await self._disconnect(conn, ctx)
 
     def _cookie(self, who: Identity, ws: WebSocket) -> bytes:

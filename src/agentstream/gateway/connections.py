@@ -73,7 +73,10 @@ class Connection:
         self.outbox = Outbox(
             dialect, limit=queue_size, coalesce=coalesce_s > 0, merge_waiting=merge_waiting
         )
-        self._wake = asyncio.Event()
+        # The writer task and its wake-up exist from the first frame that needs them: an idle
+        # socket holds neither (memory per idle connection, bench/streams.py).
+        self._wake: asyncio.Event | None = None
+        self._started = False
         self._close: tuple[int, str] | None = None
         self._writer: asyncio.Task[None] | None = None
         # Set while the writer task is sending, or a send that ``flush_now`` began is finishing
@@ -83,8 +86,19 @@ class Connection:
         self.closed = False
 
     def start(self) -> None:
-        """Start the writer task."""
-        self._writer = asyncio.create_task(self._write(), name=f"ws-writer:{self.id}")
+        """Let the writer run (its task starts with the first frame that needs it)."""
+        self._started = True
+        if len(self.outbox) or self._close is not None or self._inflight is not None:
+            self._kick()
+
+    def _kick(self) -> None:
+        """Wake the writer, starting its task on first need."""
+        if self._wake is None:
+            if not self._started:
+                return  # start() kicks it
+            self._wake = asyncio.Event()
+            self._writer = asyncio.create_task(self._write(), name=f"ws-writer:{self.id}")
+        self._wake.set()
 
     # -- queueing (synchronous, never blocks) -----------------------------------------------------
 
@@ -110,7 +124,7 @@ class Connection:
                 self.metrics.slow_client_closes.inc()
             self.close(CLOSE_TRY_AGAIN, "client too slow: send queue full")
             return
-        self._wake.set()
+        self._kick()
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Close after what is already queued."""
@@ -119,7 +133,7 @@ class Connection:
         self.closed = True
         self._close = (code, reason)
         self.outbox.urgent = True
-        self._wake.set()
+        self._kick()
 
     async def close_now(self, code: int, reason: str = "", wait_s: float = 5.0) -> None:
         """Close after what is queued and wait (at most ``wait_s``) until the close is sent."""
@@ -144,7 +158,7 @@ class Connection:
         try:
             while len(self.outbox):
                 if sent == WRITE_BATCH:  # a backlog (a replay) is the writer's: never hog the run
-                    self._wake.set()
+                    self._kick()
                     return
                 step = self.websocket.send_text(self.outbox.take() or "")
                 try:
@@ -156,12 +170,12 @@ class Connection:
                 sent += 1  # it waits for room: a task finishes it; the writer goes on after
                 self._busy = True
                 self._inflight = asyncio.ensure_future(_finish(step, waiting_for))
-                self._wake.set()
+                self._kick()
                 return
         except (WebSocketDisconnect, RuntimeError, OSError) as exc:
             logger.debug("conn=%s | direct send failed: %s", self.id, exc)
             self.closed = True
-            self._wake.set()
+            self._kick()
         finally:
             self.frames_sent += sent
             if self.metrics is not None and sent:
@@ -175,14 +189,16 @@ class Connection:
                 metrics.written(event.seq, event.ts, time.time())
 
     async def _write(self) -> None:
+        wake = self._wake
+        assert wake is not None  # created with this task
         try:
             while True:
-                await self._wake.wait()
+                await wake.wait()
                 if self.coalesce_s > 0 and not self.outbox.urgent:
                     # Let more text arrive and merge; any other event ends the wait at once.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._until_urgent(), self.coalesce_s)
-                self._wake.clear()
+                        await asyncio.wait_for(self._until_urgent(wake), self.coalesce_s)
+                wake.clear()
                 self.outbox.urgent = False
                 if self._inflight is not None:  # a send flush_now began comes first
                     inflight, self._inflight = self._inflight, None
@@ -199,10 +215,10 @@ class Connection:
             logger.debug("conn=%s | writer stopped: %s", self.id, exc)
             self.closed = True
 
-    async def _until_urgent(self) -> None:
+    async def _until_urgent(self, wake: asyncio.Event) -> None:
         while not self.outbox.urgent:
-            self._wake.clear()
-            await self._wake.wait()
+            wake.clear()
+            await wake.wait()
 
     async def _drain(self) -> None:
         metrics = self.metrics

@@ -39,6 +39,8 @@ from agentstream.runs.coalesce import MAX_MERGED_CHARS
 logger = logging.getLogger(__name__)
 
 BEHIND_MIN = 8
+# The empty outbox every connection starts with; never appended to (see Outbox._push).
+_NONE: deque[Any] = deque(maxlen=0)
 
 
 class _Text:
@@ -98,7 +100,8 @@ class Outbox:
         self.behind = max(BEHIND_MIN, limit // 2)
         self.urgent = False
         self.overflowed = False
-        self._items: deque[Event | str | _Text] = deque()
+        # Made on the first frame: an idle connection's outbox holds no deque (memory).
+        self._items: deque[Event | str | _Text] = _NONE
         # The event behind the frame ``take`` returned last (None for a control frame); for a
         # merged frame, its first delta (the oldest text in it, for latency).
         self.taken: Event | None = None
@@ -124,6 +127,8 @@ class Outbox:
         return self._push(self._encoded(lambda: self.dialect.render_control(control)), urgent=True)
 
     def _push(self, item: Event | str | _Text, *, urgent: bool) -> bool:
+        if self._items is _NONE:
+            self._items = deque()
         if len(self._items) >= self.limit:
             # Nothing queued will be sent: the client is closed as too slow.
             self._items.clear()
