@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Coroutine, Generator
+from collections.abc import Coroutine
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -24,6 +24,7 @@ from agentstream.gateway.outbox import Outbox
 from agentstream.protocol.control import Control, ErrorAnswer, RequestId
 from agentstream.protocol.dialects import Dialect
 from agentstream.protocol.events import Event
+from agentstream.runs.run import Stepper
 
 logger = logging.getLogger(__name__)
 
@@ -260,36 +261,6 @@ class Connection:
 async def _finish(step: Coroutine[Any, Any, None], waiting_for: Any) -> None:
     """Finish a send that ``flush_now`` stepped by hand and that now waits for ``waiting_for``."""
     try:
-        await _Resume(step, waiting_for)
+        await Stepper(step, pending=waiting_for)
     except (WebSocketDisconnect, RuntimeError, OSError) as exc:
         logger.debug("send failed after waiting: %s", exc)
-
-
-class _Resume:
-    """Await a coroutine that was stepped by hand and yielded ``waiting_for`` (``await`` itself).
-
-    The first yield hands ``waiting_for`` to this task, as the coroutine's own task would have;
-    from then on it is the plain generator protocol.
-    """
-
-    __slots__ = ("coro", "waiting_for")
-
-    def __init__(self, coro: Coroutine[Any, Any, None], waiting_for: Any) -> None:
-        self.coro = coro
-        self.waiting_for = waiting_for
-
-    def __await__(self) -> Generator[Any, Any, None]:
-        coro, yielded = self.coro, self.waiting_for
-        while True:
-            try:
-                sent = yield yielded
-            except BaseException as exc:  # a cancel goes to the coroutine
-                try:
-                    yielded = coro.throw(exc)
-                except StopIteration:
-                    return
-                continue
-            try:
-                yielded = coro.send(sent)
-            except StopIteration:
-                return

@@ -34,7 +34,7 @@ from agentstream.protocol.codec import dumps, frame_text
 from agentstream.protocol.control import Control
 from agentstream.protocol.dialects import Dialect, with_first_seq
 from agentstream.protocol.events import Event, TextMessageChunk
-from agentstream.runs.coalesce import MAX_MERGED_CHARS
+from agentstream.runs.coalesce import joins
 
 logger = logging.getLogger(__name__)
 
@@ -55,14 +55,8 @@ class _Text:
         self.size = len(first.delta)
 
     def joins(self, event: TextMessageChunk) -> bool:
-        """Whether ``event`` may merge here (what :func:`runs.coalesce.merge` allows)."""
-        last = self.last
-        return (
-            event.run_id == last.run_id
-            and event.message_id == last.message_id
-            and event.role == last.role
-            and self.size + len(event.delta) <= MAX_MERGED_CHARS
-        )
+        """Whether ``event`` may merge here (:func:`runs.coalesce.joins`)."""
+        return joins(self.last, event, self.size)
 
     def add(self, event: TextMessageChunk) -> None:
         self.last = event

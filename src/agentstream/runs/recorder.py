@@ -21,7 +21,7 @@ from typing import Any
 
 from agentstream.protocol.codec import DecodeError, dumps, encode, from_dict, loads, to_dict
 from agentstream.protocol.events import TERMINAL, Event, TextMessageChunk, is_terminal
-from agentstream.runs.coalesce import MAX_MERGED_CHARS
+from agentstream.runs.coalesce import joins
 from agentstream.runs.run import Run
 from agentstream.runs.state import RunState
 
@@ -184,15 +184,8 @@ def rows(events: list[Event], run_id: str = "") -> list[tuple[int, str]]:
 
 
 def _joins(group: list[TextMessageChunk], event: TextMessageChunk, size: int) -> bool:
-    """Whether ``event`` may merge into ``group`` (what :func:`coalesce.merge` would allow)."""
-    last = group[-1]
-    return (
-        len(group) < MAX_PARTS
-        and event.run_id == last.run_id
-        and event.message_id == last.message_id
-        and event.role == last.role
-        and size + len(event.delta) <= MAX_MERGED_CHARS
-    )
+    """Whether ``event`` may merge into ``group`` (the live rule, and at most MAX_PARTS)."""
+    return len(group) < MAX_PARTS and joins(group[-1], event, size)
 
 
 def _flush_group(group: list[TextMessageChunk], out: list[tuple[int, str]], run_id: str) -> None:

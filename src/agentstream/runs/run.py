@@ -62,7 +62,7 @@ class Run(RunCore):
         return self._task
 
     async def _drive(self, producer: Producer) -> None:
-        await _FlushOnSuspend(self._produce(producer), self._flush_subscribers)
+        await Stepper(self._produce(producer), on_suspend=self._flush_subscribers)
 
     def _flush_subscribers(self) -> None:
         """The producer is about to wait: let subscribers write what it published meanwhile."""
@@ -118,33 +118,53 @@ class Run(RunCore):
         await self.done.wait()
 
 
-class _FlushOnSuspend:
-    """Await ``coro``, calling ``on_suspend()`` each time it is about to wait, and at its end.
+_NOTHING: Any = object()
 
-    The generator protocol of ``await`` (what ``yield from`` does), with a hook: whatever ``coro``
-    yields (a future, or None for a bare yield) goes to the task unchanged, and what the task
-    sends or throws back (a result, a cancel) goes to ``coro`` unchanged.
+
+class Stepper:
+    """Await ``coro`` as ``await`` would (what ``yield from`` does), with two additions.
+
+    - ``on_suspend``: called each time ``coro`` is about to wait, and at its end;
+    - ``pending``: ``coro`` was stepped by hand and yielded this; it is handed to the task first
+      (the rest of a send a connection began outside any task of its own).
+
+    Whatever ``coro`` yields goes to the task unchanged, and what the task sends or throws back
+    (a result, a cancel) goes to ``coro`` unchanged.
     """
 
-    __slots__ = ("coro", "on_suspend")
+    __slots__ = ("coro", "on_suspend", "pending")
 
-    def __init__(self, coro: Coroutine[Any, Any, None], on_suspend: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        coro: Coroutine[Any, Any, None],
+        *,
+        on_suspend: Callable[[], None] | None = None,
+        pending: Any = _NOTHING,
+    ) -> None:
+        """Drive ``coro``; see the class docstring for ``on_suspend`` and ``pending``."""
         self.coro = coro
         self.on_suspend = on_suspend
+        self.pending = pending
 
     def __await__(self) -> Generator[Any, Any, None]:
-        coro, sent, thrown = self.coro, None, None
+        """Step ``coro`` to its end, handing its waits to the task that awaits this."""
+        coro, on_suspend, yielded = self.coro, self.on_suspend, self.pending
+        sent, thrown = None, None
         while True:
-            try:
-                yielded = coro.send(sent) if thrown is None else coro.throw(thrown)
-            except StopIteration:
-                self.on_suspend()  # the end: what the last step published goes out too
-                return
-            self.on_suspend()
+            if yielded is _NOTHING:
+                try:
+                    yielded = coro.send(sent) if thrown is None else coro.throw(thrown)
+                except StopIteration:
+                    if on_suspend is not None:
+                        on_suspend()  # the end: what the last step published goes out too
+                    return
+                if on_suspend is not None:
+                    on_suspend()
             try:
                 sent, thrown = (yield yielded), None
             except BaseException as exc:  # a cancel: coro decides what it means
                 sent, thrown = None, exc
+            yielded = _NOTHING
 
 
 # Errors whose text says nothing to a client and may name files or internals: type name only.
@@ -165,4 +185,4 @@ def _code(exc: BaseException) -> str:
     return AgentstreamError.code
 
 
-__all__ = ["Producer", "Run", "RunState", "Subscriber", "new_run_id"]
+__all__ = ["Producer", "Run", "RunState", "Stepper", "Subscriber", "new_run_id"]
