@@ -108,7 +108,8 @@ async def test_counters_move_by_the_right_amounts_over_a_scripted_run() -> None:
         assert moved(before, after, "agentstream_runs_total", app="metered", state=state) == 1
     assert moved(before, after, "agentstream_first_event_seconds_count") == 3
     assert moved(before, after, "agentstream_run_seconds_count") == 3
-    assert moved(before, after, "agentstream_store_write_seconds_count") >= 3
+    # Runs share the recorder's batches: at least one write, at most one per run and batch.
+    assert moved(before, after, "agentstream_store_write_seconds_count") >= 1
     assert value(after, "agentstream_event_latency_seconds_count") >= 1
     assert ("agentstream_model_tokens_total", (("kind", "generated"),)) in after
 

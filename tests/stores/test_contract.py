@@ -15,6 +15,7 @@ from agentstream.stores import (
     Store,
     StoreError,
 )
+from agentstream.stores.rows import RunWrite
 
 # --- connections ------------------------------------------------------------------------------
 
@@ -161,6 +162,55 @@ async def test_run_log_bounded(store: Store) -> None:
         await store.append_events("r1", [(2, "x" * (store.limits.max_event_bytes + 1))])
     with pytest.raises(InvalidRecord, match=r"events\[0\]\.seq"):
         await store.append_events("r1", [(0, "{}")])
+
+
+async def test_record_runs_creates_appends_and_ends_in_one_call(store: Store) -> None:
+    """One record_runs call writes several runs' headers, rows and end states, in order."""
+    outcomes = await store.record_runs(
+        [
+            RunWrite("r1", "u1", "bench", 60, create=True, events=[(1, "{}"), (2, '{"a":2}')]),
+            RunWrite("r2", "u2", "bench", 60, create=True, events=[(1, "{}")], state="finished"),
+        ]
+    )
+    assert outcomes == [None, None]
+    r1, r2 = await store.get_run("r1"), await store.get_run("r2")
+    assert r1 is not None and (r1.owner, r1.app, r1.state) == ("u1", "bench", "running")
+    assert r2 is not None and (r2.owner, r2.state) == ("u2", "finished")
+    assert await store.read_events("r1") == [(1, "{}"), (2, '{"a":2}')]
+    assert await store.record_runs(
+        [RunWrite("r1", "u1", "bench", 60, events=[(3, "{}")], state="cancelled")]
+    ) == [None]
+    assert await store.read_events("r1", after_seq=2) == [(3, "{}")]
+    assert (await store.get_run("r1")).state == "cancelled"  # type: ignore[union-attr]
+
+
+async def test_record_runs_fails_one_write_alone(store: Store) -> None:
+    """A write that fails (unknown run, forged seq, bad state) fails alone, its end state unset."""
+    await store.put_run("r1", "u1", "bench")
+    await store.append_events("r1", [(1, "{}")])
+    outcomes = await store.record_runs(
+        [
+            RunWrite("ghost", "u1", "bench", 60, events=[(1, "{}")]),
+            RunWrite("r1", "u1", "bench", 60, events=[(1, '{"forged":1}')], state="finished"),
+            RunWrite("r2", "u1", "bench", 60, create=True, events=[(1, "{}")]),
+            RunWrite("r3", "u1", "bench", 60, create=True, state="exploded"),  # type: ignore[arg-type]
+        ]
+    )
+    assert isinstance(outcomes[0], NotFound)
+    assert isinstance(outcomes[1], Conflict)
+    assert outcomes[2] is None
+    assert isinstance(outcomes[3], InvalidRecord)
+    assert await store.read_events("r1") == [(1, "{}")]
+    assert (await store.get_run("r1")).state == "running"  # type: ignore[union-attr]
+    assert await store.read_events("r2") == [(1, "{}")]
+
+
+async def test_record_runs_retried_after_landing_is_a_no_op(store: Store) -> None:
+    """Retrying a write that landed finds its header and rows there and does not fail."""
+    write = RunWrite("r1", "u1", "bench", 60, create=True, events=[(1, "{}")])
+    assert await store.record_runs([write]) == [None]
+    assert await store.record_runs([write]) == [None]
+    assert await store.read_events("r1") == [(1, "{}")]
 
 
 async def test_expired_run_and_log_filtered(store: Store, clock: Any) -> None:

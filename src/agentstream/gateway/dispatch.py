@@ -8,7 +8,6 @@ parse a message with :func:`agentstream.gateway.messages.parse` and hand the com
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -30,7 +29,7 @@ from agentstream.protocol.control import (
 )
 from agentstream.protocol.events import Event
 from agentstream.runs.log import LogGap
-from agentstream.runs.recorder import RunRecorder, replay_state, stored_events
+from agentstream.runs.recorder import Recorder, replay_state, stored_events
 from agentstream.runs.registry import RunRegistry
 from agentstream.runs.run import Run
 
@@ -76,8 +75,9 @@ class Dispatcher:
         self.remote: RemoteRuns | None = None
         # Set by the transport that exposes /metrics; None counts nothing.
         self.metrics: Metrics | None = None
-        # Recorders still writing: shutdown waits for them before it closes the store.
-        self._recording: set[asyncio.Task[None]] = set()
+        # Writes every run's events to the store (made with the first run, as the store is
+        # opened after this); shutdown waits for it before it closes the store.
+        self.recorder: Recorder | None = None
 
     @property
     def runs(self) -> RunRegistry:
@@ -163,12 +163,7 @@ class Dispatcher:
         if subscriber is not None:
             run.subscribe(subscriber)
         if self.services.store is not None:
-            observe = self.metrics.store_write.observe if self.metrics is not None else None
-            task = RunRecorder(
-                self.services.store, run, ttl_s=self.settings.run_ttl_s, observe=observe
-            ).start()
-            self._recording.add(task)
-            task.add_done_callback(self._recording.discard)
+            self._recorder_for(self.services.store).record(run)
         started_with = {
             "action": route.action,
             "requestId": command.request_id,
@@ -179,12 +174,20 @@ class Dispatcher:
         logger.info("conn=%s run=%s action=%s | run started", connection_id, run.id, route.action)
         return run
 
+    def _recorder_for(self, store: Any) -> Recorder:
+        recorder = self.recorder
+        if recorder is None or recorder.store is not store:
+            observe = self.metrics.store_write.observe if self.metrics is not None else None
+            recorder = Recorder(store, ttl_s=self.settings.run_ttl_s, observe=observe)
+            self.recorder = recorder
+        return recorder
+
     async def finish_recording(self, timeout_s: float = 5.0) -> None:
-        """Wait (at most ``timeout_s``) until every recorder wrote its run's last events."""
-        if self._recording:
-            _, late = await asyncio.wait(set(self._recording), timeout=timeout_s)
-            if late:
-                logger.warning("shutdown | %d runs' last events were not recorded", len(late))
+        """Wait (at most ``timeout_s``) until the recorder wrote every run's last events."""
+        recorder = self.recorder
+        if recorder is not None and not await recorder.drain(timeout_s):
+            late = recorder.recording
+            logger.warning("shutdown | %d runs' last events were not recorded", late)
 
     def _admit(self, user: str) -> Run:
         """A new run of ``user`` counted against every limit, or the limit it breaks raised."""

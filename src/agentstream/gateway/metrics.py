@@ -15,7 +15,7 @@ the publish → socket write latency is observed for one frame in :data:`LATENCY
 ``agentstream_event_latency_seconds``      publish → socket write (sampled)
 ``agentstream_model_tokens_total{kind}``   tokens the embedded model read / generated
 ``agentstream_slow_client_closes_total``   clients closed 1013 because their outbox filled up
-``agentstream_store_write_seconds``        one batch write of a run's events to the store
+``agentstream_store_write_seconds``        one recorder batch: all live runs' new events
 =========================================  =====================================================
 
 (1) Merged text counts once; an AI SDK stream counts its parts, under ``aisdk``.
@@ -88,7 +88,7 @@ class Metrics:
         )
         self.store_write = Histogram(
             "agentstream_store_write_seconds",
-            "One batch write of a run's events to the store",
+            "One recorder batch write (every live run's new events) to the store",
             buckets=_FAST,
             registry=r,
         )

@@ -1,12 +1,20 @@
-"""Keep a run's events in the store, so a restart or another node can replay them.
+"""Keep runs' events in the store, so a restart or another node can replay them.
 
-The recorder is a run watcher. It never writes or encodes per token: ``deliver`` only keeps the
-event, and a batch (every ``interval`` seconds and at the end) is coalesced and written from the
-recorder's own task, because the per-token path must stay as fast as the model and a store
-write may be an fsync or an HTTPS call. Consecutive text deltas of one message become one
-stored row carrying the ``seq`` of its last delta (as a coalescing connection sends them) and
-the ``parts`` it was made of, so a resume from any ``seq`` inside the row is still exact.
-A store that fails is logged and retried on the next batch; it never fails the run.
+One :class:`Recorder` per process writes every live run. It never writes or encodes per token:
+each run's watcher only keeps the event, and the recorder's one task writes what all runs kept
+in ONE store call (:meth:`~agentstream.stores.protocols.RunLogStore.record_runs`) every
+``interval`` seconds, and soon (``linger``) after a run starts or ends. The per-token path must
+stay as fast as the model, and a store write may be an fsync or an HTTPS call.
+
+Why one writer for all runs rather than a task and three store calls per run (header, rows, end
+state): at a thousand short streams those calls, not the events, were the store's work
+(``bench/streams.py``). A run's first batch writes its header with its first rows; its last
+writes the end state with its last rows, in one step of the store.
+
+Consecutive text deltas of one message become one stored row carrying the ``seq`` of its last
+delta (as a coalescing connection sends them) and the ``parts`` it was made of, so a resume from
+any ``seq`` inside the row is still exact. A store that fails is logged and retried with
+backoff; it never fails a run.
 """
 
 from __future__ import annotations
@@ -24,9 +32,11 @@ from agentstream.protocol.events import TERMINAL, Event, TextMessageChunk, is_te
 from agentstream.runs.coalesce import joins
 from agentstream.runs.run import Run
 from agentstream.runs.state import RunState
+from agentstream.stores.rows import RunWrite
 
 logger = logging.getLogger(__name__)
 
+# Tries of one run's write before its rows (or, never created, the run) are given up.
 MAX_FAILURES = 5
 # A stored row merges at most this many deltas, so its ``parts`` list stays small.
 MAX_PARTS = 256
@@ -34,112 +44,190 @@ MAX_PARTS = 256
 REPLAY_BATCH = 256
 
 
-class RunRecorder:
-    """Buffers one run's events and writes them to ``store`` in batches."""
+class _Recording:
+    """One run's share of the recorder: what it kept and has yet to write."""
+
+    __slots__ = (
+        "created",
+        "ended",
+        "failures",
+        "max_seq",
+        "not_before",
+        "pending",
+        "retry",
+        "run",
+        "soon",
+    )
+
+    def __init__(self, run: Run, max_seq: int, soon: Callable[[], None]) -> None:
+        self.run, self.max_seq, self.soon = run, max_seq, soon
+        self.pending: list[Event] = []
+        self.retry: list[tuple[int, str]] = []
+        self.created = False  # the run's header is in the store
+        self.ended = False  # the run's terminal event was delivered
+        self.failures = 0
+        self.not_before = 0.0  # monotonic time of the next try after a failure
+
+    def deliver(self, event: Event) -> None:
+        """Keep one event for the next batch (events past the store's bound are not recorded)."""
+        if event.seq <= self.max_seq:
+            self.pending.append(event)
+        if isinstance(event, TERMINAL):
+            self.ended = True
+            self.soon()
+
+    def take(self, ttl_s: float) -> RunWrite | None:
+        """This run's part of the next batch, or None when it has nothing to write."""
+        events = self.retry + rows(self.pending, self.run.id)
+        self.pending, self.retry = [], []
+        state = self.run.state if self.ended else None
+        if self.created and not events and state is None:
+            return None
+        run = self.run
+        return RunWrite(
+            run.id, run.owner, run.app or "default", ttl_s, not self.created, events, state
+        )
+
+
+class Recorder:
+    """Records every run it is given in ``store``, all runs' writes batched in one call."""
 
     def __init__(
         self,
         store: Any,
-        run: Run,
         *,
         ttl_s: float = 3600.0,
         interval: float = 0.25,
+        linger: float = 0.01,
         observe: Callable[[float], None] | None = None,
     ) -> None:
-        """Record ``run`` in ``store``, kept for ``ttl_s`` seconds.
+        """Record runs in ``store``, kept for ``ttl_s`` seconds.
 
-        ``observe`` is given the seconds each batch write took (a metrics histogram).
+        Args:
+            store: A :class:`~agentstream.stores.protocols.RunLogStore`.
+            ttl_s: How long a run's header and log are kept.
+            interval: Seconds between batches while runs stream.
+            linger: Seconds a batch waits after a run starts or ends, so a burst shares it.
+            observe: Given the seconds each batch write took (a metrics histogram).
         """
         self.store = store
-        self.observe = observe
-        self.run = run
         self.ttl_s = ttl_s
         self.interval = interval
-        self._pending: list[Event] = []
-        self._retry: list[tuple[int, str]] = []
+        self.linger = linger
+        self.observe = observe
+        self._live: dict[str, _Recording] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._ended = False
-        self._failures = 0
         limits = getattr(store, "limits", None)
         # The store keeps a bounded log; the live run keeps streaming past it from memory.
         self._max_seq = int(getattr(limits, "max_events_per_run", 1 << 62))
 
-    def start(self) -> asyncio.Task[None]:
-        """Watch the run (before it publishes) and start writing; returns the writing task.
+    def record(self, run: Run) -> None:
+        """Watch ``run`` (before it publishes) and write its header, events and end state.
 
         A watcher, not a subscriber: a recorded run nobody streams is still cancelled after the
         detach grace.
         """
-        self.run.watch(self)
-        self._task = asyncio.create_task(self._loop(), name=f"recorder:{self.run.id}")
-        return self._task
+        recording = _Recording(run, self._max_seq, self._wake.set)
+        run.watch(recording)
+        self._live[run.id] = recording
+        self._wake.set()
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="recorder")
 
-    def deliver(self, event: Event) -> None:
-        """Keep one event for the next batch (events past the store's bound are not recorded)."""
-        if event.seq <= self._max_seq:
-            self._pending.append(event)
-        if isinstance(event, TERMINAL):
-            self._ended = True
-            self._wake.set()
+    @property
+    def recording(self) -> int:
+        """How many runs still have something to write."""
+        return len(self._live)
+
+    async def drain(self, timeout_s: float | None = None) -> bool:
+        """Wait (at most ``timeout_s``) until every ended run is written; False if time ran out.
+
+        Runs still live keep the recorder busy: shutdown cancels them first.
+        """
+        task = self._task
+        if task is None:
+            return True
+        done, _ = await asyncio.wait({task}, timeout=timeout_s)
+        return bool(done)
 
     async def _loop(self) -> None:
         try:
-            await self.store.put_run(
-                self.run.id, self.run.owner, self.run.app or "default", "running", self.ttl_s, {}
-            )
-        except Exception:  # any store failure: recording is best-effort, the live run goes on
-            logger.exception("run=%s | could not record the run", self.run.id)
-            return
-        while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.interval):  # no task per wait, unlike wait_for
-                    await self._wake.wait()
-            await self._flush()
-            if self._ended and not self._pending and not self._retry:
-                await self._close()
-                return
+            while self._live:
+                if not self._wake.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self.interval):  # no task per wait
+                            await self._wake.wait()
+                if self.linger:
+                    await asyncio.sleep(self.linger)  # a burst of starts and ends shares a batch
+                self._wake.clear()
+                await self._write()
+        finally:
+            self._task = None
 
-    async def _flush(self) -> None:
-        if not self._pending and not self._retry:
-            return
-        events, self._pending = self._pending, []
-        batch = self._retry + rows(events, self.run.id)
-        self._retry = []
+    async def _write(self) -> None:
+        now = time.monotonic()
+        batch: list[tuple[_Recording, RunWrite]] = []
+        for recording in list(self._live.values()):
+            if recording.not_before <= now:
+                write = recording.take(self.ttl_s)
+                if write is not None:
+                    batch.append((recording, write))
         if not batch:
             return
         started = time.perf_counter()
         try:
-            await self.store.append_events(self.run.id, batch)
-            self._failures = 0
-            if self.observe is not None:
-                self.observe(time.perf_counter() - started)
-        except Exception:  # any store failure: retried with backoff, logged, never fails the run
-            self._failures += 1
-            if self._failures >= MAX_FAILURES:
-                logger.exception(
-                    "run=%s | store keeps failing; %d events not recorded", self.run.id, len(batch)
-                )
-                return
+            outcomes = await self.store.record_runs([write for _, write in batch])
+        except Exception as exc:  # any store failure: every write of the batch is retried
+            outcomes = [exc] * len(batch)
+        if self.observe is not None:
+            self.observe(time.perf_counter() - started)
+        for (recording, write), outcome in zip(batch, outcomes, strict=True):
+            if outcome is None:
+                self._landed(recording, write)
+            else:
+                self._failed(recording, write, outcome)
+
+    def _landed(self, recording: _Recording, write: RunWrite) -> None:
+        recording.created, recording.failures = True, 0
+        if write.state is not None:
+            del self._live[recording.run.id]
+
+    def _failed(self, recording: _Recording, write: RunWrite, error: BaseException) -> None:
+        """Keep a failed write for a later batch, with backoff; give it up after MAX_FAILURES."""
+        run_id = recording.run.id
+        recording.failures += 1
+        if recording.failures < MAX_FAILURES:
             logger.warning(
                 "run=%s | store write failed; will retry %d events",
-                self.run.id,
-                len(batch),
-                exc_info=True,
+                run_id,
+                len(write.events),
+                exc_info=error,
             )
-            self._retry = batch
-            await asyncio.sleep(self.interval * self._failures)
-
-    async def _close(self) -> None:
-        try:
-            await self.store.set_run_state(self.run.id, self.run.state)
-        except Exception:  # any store failure: the row's TTL ends it; the run itself is over
-            logger.warning("run=%s | could not record the final state", self.run.id, exc_info=True)
-
-    async def wait(self) -> None:
-        """Wait until everything is written (tests and shutdown)."""
-        if self._task is not None:
-            await self._task
+            recording.retry = write.events + recording.retry
+            recording.not_before = time.monotonic() + self.interval * recording.failures
+            return
+        recording.failures = 0
+        if not recording.created:
+            # Without its header nothing of the run can be stored: stop recording it.
+            logger.error("run=%s | could not record the run", run_id, exc_info=error)
+            self._live.pop(run_id, None)
+            recording.run.unsubscribe(recording)
+        elif write.state is not None:
+            logger.error(
+                "run=%s | could not record the final state; %d events not recorded",
+                run_id,
+                len(write.events),
+                exc_info=error,
+            )
+            self._live.pop(run_id, None)
+        else:
+            logger.error(
+                "run=%s | store keeps failing; %d events not recorded",
+                run_id,
+                len(write.events),
+                exc_info=error,
+            )
 
 
 def replay_state(recorded: str, events: list[Event]) -> str:

@@ -13,17 +13,19 @@ store never interprets them, so an authenticated id drops in without a schema ch
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from agentstream.runs.state import RunState
+from agentstream.stores.errors import Conflict
 
 # Re-exported: code written before the split imports the union protocol from here.
 from agentstream.stores.protocols import Store as Store
-from agentstream.stores.rows import Limits, RunRow
+from agentstream.stores.rows import Limits, RunRow, RunWrite
 from agentstream.stores.validation import check_id, check_page, check_state, check_ttl
 
 
@@ -90,6 +92,30 @@ class BaseStore:
             self.expiry(ttl_s),
             dict(meta or {}),
         )
+
+    async def record_runs(self, writes: list[RunWrite]) -> list[BaseException | None]:
+        """Apply each write with the store's own calls, the writes concurrently.
+
+        Backends that can do better (one transaction, one pipeline) override this. A write is
+        not atomic here: a retry of one that failed half-way rewrites the same rows (a no-op)
+        and finds its header there (left as it is).
+        """
+        outcomes = await asyncio.gather(
+            *(self._record_run(write) for write in writes), return_exceptions=True
+        )
+        return [outcome if isinstance(outcome, BaseException) else None for outcome in outcomes]
+
+    async def _record_run(self, write: RunWrite) -> None:
+        store = cast(Store, self)  # every backend implements the run log's calls
+        if write.create:
+            try:
+                await store.put_run(write.run_id, write.owner, write.app, ttl_s=write.ttl_s)
+            except Conflict:
+                pass  # run ids are unique: an earlier try of this write created it
+        if write.events:
+            await store.append_events(write.run_id, write.events)
+        if write.state is not None:
+            await store.set_run_state(write.run_id, write.state)
 
     def stamp_us(self) -> int:
         """A creation time in microseconds, strictly increasing within this store.

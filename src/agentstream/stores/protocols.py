@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from agentstream.stores.rows import ConnectionRow, Limits, RunRow, RunState
+from agentstream.stores.rows import ConnectionRow, Limits, RunRow, RunState, RunWrite
 
 
 class Lifecycle(Protocol):
@@ -97,6 +97,14 @@ class RunLogStore(Lifecycle, Protocol):
         self, run_id: str, after_seq: int = 0, limit: int | None = None
     ) -> list[tuple[int, str]]:
         """Events with seq > ``after_seq`` in order; empty for an unknown or expired run."""
+
+    async def record_runs(self, writes: list[RunWrite]) -> list[BaseException | None]:
+        """Apply several runs' writes (header, rows, end state) in one go, as cheaply as it can.
+
+        Returns one outcome per write, in order: None when it landed, else what it raised. One
+        write failing never fails another. A failed write may keep the rows before the one that
+        failed (as :meth:`append_events` may), never its end state; retrying it is safe.
+        """
 
 
 class ThreadStore(Lifecycle, Protocol):

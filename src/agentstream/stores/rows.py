@@ -53,3 +53,27 @@ class RunRow:
     updated_at: float
     expires_at: float
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RunWrite:
+    """What one recording batch writes for one run, applied in this order.
+
+    Attributes:
+        run_id: The run.
+        owner: Its owner, for the header.
+        app: Its app, for the header.
+        ttl_s: How long the header and its log are kept, from when the header is written.
+        create: Write the header first (the run's first batch). A header that already exists is
+            left as it is: run ids are unique, so it is this run's, from an earlier try.
+        events: ``(seq, json_text)`` rows to append (same text again is a no-op).
+        state: The end state to set after the rows, once the run ended; None while it runs.
+    """
+
+    run_id: str
+    owner: str
+    app: str
+    ttl_s: float
+    create: bool = False
+    events: list[tuple[int, str]] = field(default_factory=list)
+    state: RunState | None = None

@@ -37,7 +37,7 @@ from agentstream.stores.errors import (
     StoreError,
     StoreUnavailable,
 )
-from agentstream.stores.rows import ConnectionRow, Limits, RunRow, RunState
+from agentstream.stores.rows import ConnectionRow, Limits, RunRow, RunState, RunWrite
 from agentstream.stores.sqlite_batch import BatchStats, GroupCommit
 from agentstream.stores.sqlite_schema import Migrations, migrate, transaction
 from agentstream.stores.validation import (
@@ -51,6 +51,8 @@ from agentstream.stores.validation import (
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# One run's part of record_runs: (index, run_id, (header, meta) or None, rows, end state or None).
+_RunJob = tuple[int, str, tuple[RunRow, str] | None, list[tuple[int, str]], str | None]
 # OperationalError texts that mean "cannot get at the file right now", not "bad SQL".
 _UNAVAILABLE: Final = ("locked", "busy", "unable to open", "disk i/o", "readonly", "full")
 
@@ -162,13 +164,20 @@ class SQLiteStore(BaseStore):
             StoreUnavailable: The file is locked, busy, full or unreadable.
             StoreError: Any other SQLite error, or the store is not open.
         """
+        return await self._call(fn, *args)
+
+    async def _call(self, fn: Callable[..., T], *args: Any, isolated: bool = True) -> T:
+        """:meth:`run`; ``isolated=False`` for the store's own one-statement calls and reads."""
         batcher = self._batcher
         if batcher is None:
             raise StoreError("store is not open")
         try:
-            return await batcher.submit(fn, args)
+            return await batcher.submit(fn, args, isolated=isolated)
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
+
+    async def _read(self, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
+        return await self._call(_select, sql, params, isolated=False)
 
     async def ensure_schema(self, component: str, migrations: Migrations) -> int:
         """Create or migrate an app's own tables, versioned under ``component``."""
@@ -193,18 +202,19 @@ class SQLiteStore(BaseStore):
             dict(meta or {}),
         )
         meta_text = check_meta(meta, self.limits.max_meta_bytes)
-        await self.run(_put_connection, row, meta_text)
+        await self._call(_put_connection, row, meta_text, isolated=False)
         return row
 
     async def get_connection(self, conn_id: str) -> ConnectionRow | None:
         """The connection, or None when unknown or expired."""
         sql = f"SELECT {_CONN_COLS} FROM connections WHERE conn_id = ? AND expires_at > ?"
-        rows = await self.run(_select, sql, (conn_id, self.now()))
+        rows = await self._read(sql, (conn_id, self.now()))
         return _conn_row(rows[0]) if rows else None
 
     async def delete_connection(self, conn_id: str) -> None:
         """Forget a connection; a missing one is not an error."""
-        await self.run(_write, "DELETE FROM connections WHERE conn_id = ?", (conn_id,))
+        sql = "DELETE FROM connections WHERE conn_id = ?"
+        await self._call(_write, sql, (conn_id,), isolated=False)
 
     async def list_connections(self, user_id: str | None = None) -> list[ConnectionRow]:
         """Unexpired connections, of one user or of everyone."""
@@ -212,12 +222,12 @@ class SQLiteStore(BaseStore):
         params: tuple[Any, ...] = (self.now(),)
         if user_id is not None:
             sql, params = sql + " AND user_id = ?", (*params, user_id)
-        rows = await self.run(_select, sql + " ORDER BY connected_at, conn_id", params)
+        rows = await self._read(sql + " ORDER BY connected_at, conn_id", params)
         return [_conn_row(r) for r in rows]
 
     async def purge_expired(self, now: float | None = None) -> int:
         """Delete expired connections, runs and run events; returns how many rows went."""
-        return await self.run(_purge, self.now() if now is None else now)
+        return await self._call(_purge, self.now() if now is None else now, isolated=False)
 
     # --- runs -------------------------------------------------------------------------------
 
@@ -232,23 +242,66 @@ class SQLiteStore(BaseStore):
     ) -> RunRow:
         """Create a run header; its log expires with it. Conflict if the id exists."""
         row = self.new_run_row(run_id, owner, app, state, ttl_s, meta)
-        await self.run(_put_run, row, check_meta(meta, self.limits.max_meta_bytes))
+        meta_text = check_meta(meta, self.limits.max_meta_bytes)
+        await self._call(_put_run, row, meta_text, isolated=False)
         return row
 
     async def get_run(self, run_id: str) -> RunRow | None:
         """The run, or None when unknown or expired."""
         sql = f"SELECT {_RUN_COLS} FROM runs WHERE run_id = ? AND expires_at > ?"
-        rows = await self.run(_select, sql, (run_id, self.now()))
+        rows = await self._read(sql, (run_id, self.now()))
         return _run_row(rows[0]) if rows else None
 
     async def set_run_state(self, run_id: str, state: RunState) -> RunRow:
         """Change a run's state. NotFound when unknown or expired."""
-        return await self.run(_set_run_state, run_id, check_state(state), self.now())
+        state_ = check_state(state)
+        return await self._call(_set_run_state, run_id, state_, self.now(), isolated=False)
 
     async def append_events(self, run_id: str, events: list[tuple[int, str]]) -> None:
         """Store ``(seq, json_text)`` events, all in one transaction; same text again is a no-op."""
         batch = check_events(events, self.limits.max_events_per_run, self.limits.max_event_bytes)
-        await self.run(_append_events, run_id, batch, self.now())
+        await self._call(_append_events, run_id, batch, self.now(), isolated=False)
+
+    async def record_runs(self, writes: list[RunWrite]) -> list[BaseException | None]:
+        """Every write in one call on the store's thread, in the batch's transaction.
+
+        One call for a whole batch of runs (headers, rows, end states) instead of three or
+        more per run, and no savepoints: at a thousand short streams the per-call and
+        per-statement costs, not the rows, were the store's work.
+        """
+        outcomes: list[BaseException | None] = [None] * len(writes)
+        jobs: list[_RunJob] = []
+        for i, write in enumerate(writes):
+            try:
+                jobs.append(self._run_job(i, write))
+            except StoreError as exc:  # a write the checks refuse fails alone
+                outcomes[i] = exc
+        if not jobs:
+            return outcomes
+        try:
+            failed = await self._call(_record_runs, jobs, self.now(), isolated=False)
+        except StoreError as exc:  # the batch did not commit: nothing of it landed
+            for job in jobs:
+                outcomes[job[0]] = exc
+            return outcomes
+        for i, error in failed:
+            outcomes[i] = self._translate(error) if isinstance(error, sqlite3.Error) else error
+        return outcomes
+
+    def _run_job(self, i: int, write: RunWrite) -> _RunJob:
+        header = None
+        if write.create:
+            row = self.new_run_row(
+                write.run_id, write.owner, write.app, RunState.RUNNING, write.ttl_s, None
+            )
+            header = (row, "{}")
+        events = (
+            check_events(write.events, self.limits.max_events_per_run, self.limits.max_event_bytes)
+            if write.events
+            else []
+        )
+        state = None if write.state is None else check_state(write.state)
+        return (i, write.run_id, header, events, state)
 
     async def read_events(
         self, run_id: str, after_seq: int = 0, limit: int | None = None
@@ -256,7 +309,7 @@ class SQLiteStore(BaseStore):
         """Events with seq > ``after_seq`` in order; empty for an unknown or expired run."""
         sql = """SELECT seq, data FROM run_events WHERE run_id = ? AND seq > ? AND expires_at > ?
                  ORDER BY seq LIMIT ?"""
-        rows = await self.run(_select, sql, (run_id, after_seq, self.now(), _limit(limit)))
+        rows = await self._read(sql, (run_id, after_seq, self.now(), _limit(limit)))
         return [(int(r[0]), str(r[1])) for r in rows]
 
     # --- chat messages ----------------------------------------------------------------------
@@ -264,13 +317,14 @@ class SQLiteStore(BaseStore):
     async def append_message(self, thread_id: str, message: Mapping[str, Any]) -> int:
         """Append a JSON message to a thread; returns its position (1, 2, 3...)."""
         text = check_message(message, self.limits.max_message_bytes)
-        return await self.run(_append_message, check_id("thread_id", thread_id), text, self.now())
+        thread = check_id("thread_id", thread_id)
+        return await self._call(_append_message, thread, text, self.now(), isolated=False)
 
     async def read_messages(self, thread_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         """The thread's messages in order; with ``limit``, only the last ``limit``."""
         sql = """SELECT data FROM (SELECT seq, data FROM messages WHERE thread_id = ?
                  ORDER BY seq DESC LIMIT ?) ORDER BY seq"""
-        rows = await self.run(_select, sql, (thread_id, _limit(limit)))
+        rows = await self._read(sql, (thread_id, _limit(limit)))
         return [orjson.loads(r[0]) for r in rows]
 
 
@@ -290,8 +344,8 @@ def _select(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list
 
 
 def _write(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> int:
-    with transaction(conn):
-        return conn.execute(sql, params).rowcount
+    """One statement: atomic by itself, so no savepoint (the batch is the transaction)."""
+    return conn.execute(sql, params).rowcount
 
 
 def _put_connection(conn: sqlite3.Connection, row: ConnectionRow, meta: str) -> None:
@@ -312,7 +366,14 @@ def _purge(conn: sqlite3.Connection, now: float) -> int:
 
 def _put_run(conn: sqlite3.Connection, row: RunRow, meta: str) -> None:
     sql = f"INSERT INTO runs ({_RUN_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-    params = (
+    try:
+        _write(conn, sql, _run_params(row, meta))
+    except sqlite3.IntegrityError as exc:
+        raise Conflict(f"run {row.run_id} already exists") from exc
+
+
+def _run_params(row: RunRow, meta: str) -> tuple[Any, ...]:
+    return (
         row.run_id,
         row.owner,
         row.app,
@@ -322,37 +383,79 @@ def _put_run(conn: sqlite3.Connection, row: RunRow, meta: str) -> None:
         row.expires_at,
         meta,
     )
-    try:
-        _write(conn, sql, params)
-    except sqlite3.IntegrityError as exc:
-        raise Conflict(f"run {row.run_id} already exists") from exc
 
 
 def _set_run_state(conn: sqlite3.Connection, run_id: str, state: str, now: float) -> RunRow:
     with transaction(conn):
-        sql = "UPDATE runs SET state = ?, updated_at = ? WHERE run_id = ? AND expires_at > ?"
-        if conn.execute(sql, (state, now, run_id, now)).rowcount == 0:
-            raise NotFound(f"run {run_id} not found")
+        _update_state(conn, run_id, state, now)
         row = conn.execute(f"SELECT {_RUN_COLS} FROM runs WHERE run_id = ?", (run_id,)).fetchone()
     return _run_row(row)
+
+
+def _update_state(conn: sqlite3.Connection, run_id: str, state: str, now: float) -> None:
+    sql = "UPDATE runs SET state = ?, updated_at = ? WHERE run_id = ? AND expires_at > ?"
+    if conn.execute(sql, (state, now, run_id, now)).rowcount == 0:
+        raise NotFound(f"run {run_id} not found")
 
 
 def _append_events(
     conn: sqlite3.Connection, run_id: str, events: list[tuple[int, str]], now: float
 ) -> None:
     with transaction(conn):
+        _append_rows(conn, run_id, events, now)
+
+
+def _append_rows(
+    conn: sqlite3.Connection,
+    run_id: str,
+    events: list[tuple[int, str]],
+    now: float,
+    expires_at: float | None = None,
+) -> None:
+    """Insert a run's rows; ``expires_at`` when the caller knows the run is there."""
+    if expires_at is None:
         sql = "SELECT expires_at FROM runs WHERE run_id = ? AND expires_at > ?"
         run = conn.execute(sql, (run_id, now)).fetchone()
         if run is None:
             raise NotFound(f"run {run_id} not found")
-        for seq, text in events:
-            inserted = conn.execute(
-                """INSERT INTO run_events (run_id, seq, data, expires_at) VALUES (?, ?, ?, ?)
-                   ON CONFLICT (run_id, seq) DO NOTHING""",
-                (run_id, seq, text, run[0]),
-            ).rowcount
-            if not inserted:
-                _check_same_event(conn, run_id, seq, text)
+        expires_at = run[0]
+    for seq, text in events:
+        inserted = conn.execute(
+            """INSERT INTO run_events (run_id, seq, data, expires_at) VALUES (?, ?, ?, ?)
+               ON CONFLICT (run_id, seq) DO NOTHING""",
+            (run_id, seq, text, expires_at),
+        ).rowcount
+        if not inserted:
+            _check_same_event(conn, run_id, seq, text)
+
+
+def _record_runs(
+    conn: sqlite3.Connection, jobs: list[_RunJob], now: float
+) -> list[tuple[int, BaseException]]:
+    """Apply each run's job; returns the jobs that failed and why.
+
+    No savepoint per run: every statement here leaves nothing behind when it fails, so a
+    failed job keeps at most the rows before its failing one (as ``append_events`` may) and
+    never its end state. Statements, not rows of SQL, are what cost under load: each one hands
+    the GIL to the event loop and back.
+    """
+    failed: list[tuple[int, BaseException]] = []
+    sql = f"""INSERT INTO runs ({_RUN_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+              ON CONFLICT (run_id) DO NOTHING"""
+    for i, run_id, header, events, state in jobs:
+        try:
+            expires_at = None
+            if header is not None and conn.execute(sql, _run_params(*header)).rowcount:
+                expires_at = header[0].expires_at  # just made: no need to look it up
+            if events:
+                _append_rows(conn, run_id, events, now, expires_at)
+            if state is not None:
+                _update_state(conn, run_id, state, now)
+        except Exception as exc:  # this run's job stops here; the others go on
+            if not conn.in_transaction:
+                raise  # SQLite ended the whole transaction: nothing here can be reported
+            failed.append((i, exc))
+    return failed
 
 
 def _check_same_event(conn: sqlite3.Connection, run_id: str, seq: int, text: str) -> None:

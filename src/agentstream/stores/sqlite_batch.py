@@ -53,10 +53,16 @@ class BatchStats:
 class _Call:
     """One queued call: ``fn(conn, *args)``, its caller's future, and its outcome once run."""
 
-    __slots__ = ("args", "fn", "future", "ok", "value")
+    __slots__ = ("args", "fn", "future", "isolated", "ok", "value")
 
-    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], future: asyncio.Future[Any]):
-        self.fn, self.args, self.future = fn, args, future
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        future: asyncio.Future[Any],
+        isolated: bool = True,
+    ):
+        self.fn, self.args, self.future, self.isolated = fn, args, future, isolated
         self.ok: bool = False
         self.value: Any = _NOT_RUN
 
@@ -89,8 +95,15 @@ class GroupCommit:
         """Use ``conn`` (autocommit mode, ``isolation_level=None``) for the queued calls."""
         self._conn = conn
 
-    def submit(self, fn: Callable[..., T], args: tuple[Any, ...]) -> asyncio.Future[T]:
+    def submit(
+        self, fn: Callable[..., T], args: tuple[Any, ...], *, isolated: bool = True
+    ) -> asyncio.Future[T]:
         """Queue ``fn(conn, *args)``; the future resolves after its batch commits.
+
+        ``isolated=False`` runs the call without its own savepoint: only for a call that
+        leaves nothing behind when it raises (one statement, which SQLite undoes by itself, or
+        a read). Each statement is a GIL round trip with the event loop under load, and the two
+        a savepoint adds were most of a one-row write's.
 
         Raises:
             StoreError: The store is closed (or was never given a connection).
@@ -99,7 +112,7 @@ class GroupCommit:
         with self._lock:
             if self._closed or self._conn is None:
                 raise StoreError("store is not open")
-            self._queue.append(_Call(fn, args, future))
+            self._queue.append(_Call(fn, args, future, isolated))
             if not self._scheduled:
                 # Submitted under the lock so close()'s job can only queue behind it.
                 self._scheduled = True
@@ -182,7 +195,8 @@ def _run_call(conn: sqlite3.Connection, call: _Call) -> None:
         sqlite3.Error: The batch's transaction is gone (SQLite rolled it back, or the call
             ended it), so nothing run in it so far can be reported as committed.
     """
-    conn.execute(f"SAVEPOINT {_SAVEPOINT}")
+    if call.isolated:
+        conn.execute(f"SAVEPOINT {_SAVEPOINT}")
     try:
         call.settle(True, call.fn(conn, *call.args))
     except BaseException as exc:  # the caller gets whatever its function raised
@@ -191,6 +205,8 @@ def _run_call(conn: sqlite3.Connection, call: _Call) -> None:
         if not call.ok and isinstance(call.value, sqlite3.Error):
             raise call.value
         raise sqlite3.OperationalError("the transaction ended before its commit; writes lost")
+    if not call.isolated:
+        return
     if not call.ok:
         conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
     conn.execute(f"RELEASE {_SAVEPOINT}")
