@@ -39,6 +39,7 @@ from agentstream.stores.errors import (
 )
 from agentstream.stores.rows import ConnectionRow, Limits, RunRow, RunState, RunWrite
 from agentstream.stores.sqlite_batch import BatchStats, GroupCommit
+from agentstream.stores.sqlite_runs import RunJob, record_runs
 from agentstream.stores.sqlite_schema import Migrations, migrate, transaction
 from agentstream.stores.validation import (
     check_events,
@@ -51,8 +52,6 @@ from agentstream.stores.validation import (
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-# One run's part of record_runs: (index, run_id, (header, meta) or None, rows, end state or None).
-_RunJob = tuple[int, str, tuple[RunRow, str] | None, list[tuple[int, str]], str | None]
 # OperationalError texts that mean "cannot get at the file right now", not "bad SQL".
 _UNAVAILABLE: Final = ("locked", "busy", "unable to open", "disk i/o", "readonly", "full")
 
@@ -270,7 +269,7 @@ class SQLiteStore(BaseStore):
         per-statement costs, not the rows, were the store's work.
         """
         outcomes: list[BaseException | None] = [None] * len(writes)
-        jobs: list[_RunJob] = []
+        jobs: list[RunJob] = []
         for i, write in enumerate(writes):
             try:
                 jobs.append(self._run_job(i, write))
@@ -279,16 +278,16 @@ class SQLiteStore(BaseStore):
         if not jobs:
             return outcomes
         try:
-            failed = await self._call(_record_runs, jobs, self.now(), isolated=False)
+            failed = await self._call(record_runs, jobs, self.now(), isolated=False)
         except StoreError as exc:  # the batch did not commit: nothing of it landed
             for job in jobs:
-                outcomes[job[0]] = exc
+                outcomes[job.index] = exc
             return outcomes
         for i, error in failed:
             outcomes[i] = self._translate(error) if isinstance(error, sqlite3.Error) else error
         return outcomes
 
-    def _run_job(self, i: int, write: RunWrite) -> _RunJob:
+    def _run_job(self, i: int, write: RunWrite) -> RunJob:
         header = None
         if write.create:
             row = self.new_run_row(
@@ -301,7 +300,7 @@ class SQLiteStore(BaseStore):
             else []
         )
         state = None if write.state is None else check_state(write.state)
-        return (i, write.run_id, header, events, state)
+        return RunJob(i, write.run_id, header, events, state)
 
     async def read_events(
         self, run_id: str, after_seq: int = 0, limit: int | None = None
@@ -402,60 +401,18 @@ def _append_events(
     conn: sqlite3.Connection, run_id: str, events: list[tuple[int, str]], now: float
 ) -> None:
     with transaction(conn):
-        _append_rows(conn, run_id, events, now)
-
-
-def _append_rows(
-    conn: sqlite3.Connection,
-    run_id: str,
-    events: list[tuple[int, str]],
-    now: float,
-    expires_at: float | None = None,
-) -> None:
-    """Insert a run's rows; ``expires_at`` when the caller knows the run is there."""
-    if expires_at is None:
         sql = "SELECT expires_at FROM runs WHERE run_id = ? AND expires_at > ?"
         run = conn.execute(sql, (run_id, now)).fetchone()
         if run is None:
             raise NotFound(f"run {run_id} not found")
-        expires_at = run[0]
-    for seq, text in events:
-        inserted = conn.execute(
-            """INSERT INTO run_events (run_id, seq, data, expires_at) VALUES (?, ?, ?, ?)
-               ON CONFLICT (run_id, seq) DO NOTHING""",
-            (run_id, seq, text, expires_at),
-        ).rowcount
-        if not inserted:
-            _check_same_event(conn, run_id, seq, text)
-
-
-def _record_runs(
-    conn: sqlite3.Connection, jobs: list[_RunJob], now: float
-) -> list[tuple[int, BaseException]]:
-    """Apply each run's job; returns the jobs that failed and why.
-
-    No savepoint per run: every statement here leaves nothing behind when it fails, so a
-    failed job keeps at most the rows before its failing one (as ``append_events`` may) and
-    never its end state. Statements, not rows of SQL, are what cost under load: each one hands
-    the GIL to the event loop and back.
-    """
-    failed: list[tuple[int, BaseException]] = []
-    sql = f"""INSERT INTO runs ({_RUN_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-              ON CONFLICT (run_id) DO NOTHING"""
-    for i, run_id, header, events, state in jobs:
-        try:
-            expires_at = None
-            if header is not None and conn.execute(sql, _run_params(*header)).rowcount:
-                expires_at = header[0].expires_at  # just made: no need to look it up
-            if events:
-                _append_rows(conn, run_id, events, now, expires_at)
-            if state is not None:
-                _update_state(conn, run_id, state, now)
-        except Exception as exc:  # this run's job stops here; the others go on
-            if not conn.in_transaction:
-                raise  # SQLite ended the whole transaction: nothing here can be reported
-            failed.append((i, exc))
-    return failed
+        for seq, text in events:
+            inserted = conn.execute(
+                """INSERT INTO run_events (run_id, seq, data, expires_at) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (run_id, seq) DO NOTHING""",
+                (run_id, seq, text, run[0]),
+            ).rowcount
+            if not inserted:
+                _check_same_event(conn, run_id, seq, text)
 
 
 def _check_same_event(conn: sqlite3.Connection, run_id: str, seq: int, text: str) -> None:
