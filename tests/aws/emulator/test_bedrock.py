@@ -132,7 +132,10 @@ async def test_unchanged_strands_agent_streams_from_gemma() -> None:
             frames = await _frames(ws, "complete")
     finally:
         await real.stop()
-    assert len([f for f in frames if f["type"] == "text"]) > 1
+    assert len([f for f in frames if f.get("type") == "text"]) > 1
+    # A slow machine's run outlives API Gateway's 29 s integration timeout: the client then gets
+    # its {"message": "Endpoint request timed out"} and the Lambda goes on streaming, as on AWS.
+    assert all("type" in f or f.get("message") == "Endpoint request timed out" for f in frames)
     # gemma 270M may ramble to the local model's token limit; Strands then raises, as on Bedrock
     assert frames[-1]["type"] == "complete" or "maximum token limit" in frames[-1]["message"]
 
