@@ -243,3 +243,35 @@ async def test_the_recorder_is_not_counted_as_a_subscriber(tmp_path: object) -> 
         await run.wait()
         await recorder.drain()
         assert [e.seq for e in await stored_events(store, run.id)] == list(range(1, 8))
+
+
+def test_a_recorder_moved_to_another_event_loop_starts_a_new_writer(tmp_path: object) -> None:
+    """A recorder whose writer was left on a closed loop records a run on the next loop."""
+
+    async def one_run(recorder: Recorder, store: Any, pause: float) -> Run:
+        run = Run(owner="u", app="t")
+        recorder.record(run)
+        run.start(words(2, pause))  # type: ignore[arg-type]
+        await run.wait()
+        return run
+
+    async def first() -> tuple[Recorder, Any]:
+        store = await open_store(f"sqlite:///{tmp_path}/a.db").__aenter__()
+        recorder = Recorder(store, interval=0.01)
+        await one_run(recorder, store, 0.0)
+        slow = Run(owner="u", app="t")
+        recorder.record(slow)  # left live when this loop ends
+        return recorder, store
+
+    recorder, _ = asyncio.run(first())
+
+    async def second() -> RunState:
+        async with open_store(f"sqlite:///{tmp_path}/b.db") as store:
+            recorder.store = store
+            run = await one_run(recorder, store, 0.0)
+            assert await recorder.drain(5)
+            row = await store.get_run(run.id)
+        assert row is not None
+        return row.state
+
+    assert asyncio.run(second()) == "finished"

@@ -118,6 +118,7 @@ class Recorder:
         self._live: dict[str, _Recording] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._bound: asyncio.AbstractEventLoop | None = None  # the loop the writer runs on
         limits = getattr(store, "limits", None)
         # The store keeps a bounded log; the live run keeps streaming past it from memory.
         self._max_seq = int(getattr(limits, "max_events_per_run", 1 << 62))
@@ -128,6 +129,11 @@ class Recorder:
         A watcher, not a subscriber: a recorded run nobody streams is still cancelled after the
         detach grace.
         """
+        loop = asyncio.get_running_loop()
+        if self._bound is not loop:
+            # Another event loop (a test's, a Lambda invocation's) ran the writer: its runs
+            # and its task died with it; start afresh on this one.
+            self._bound, self._task, self._wake, self._live = loop, None, asyncio.Event(), {}
         recording = _Recording(run, self._max_seq, self._wake.set)
         run.watch(recording)
         self._live[run.id] = recording
