@@ -15,7 +15,7 @@ from agentstream.stores import (
     Store,
     StoreError,
 )
-from agentstream.stores.rows import RunWrite
+from agentstream.stores.rows import ConnectionWrite, RunWrite
 
 # --- connections ------------------------------------------------------------------------------
 
@@ -86,6 +86,20 @@ async def test_connection_bad_ttl_refused(store: Store) -> None:
     """A connection with a non-positive TTL is refused, naming ttl_s."""
     with pytest.raises(InvalidRecord, match="ttl_s"):
         await store.put_connection("c1", "u1", 0, 0)
+
+
+async def test_record_connections_puts_then_deletes_in_one_call(store: Store) -> None:
+    """One call records many connections (refreshing one) and then forgets others."""
+    await store.put_connection("old", "u1", 1, 60)
+    await store.put_connection("again", "u1", 1, 60)
+    puts = [ConnectionWrite(f"c{i}", "u1", 10 + i, 60, {"dialect": "agui"}) for i in range(5)]
+    puts.append(ConnectionWrite("again", "u2", 99, 60))
+    await store.record_connections(puts, ["old", "c4", "never-was"])
+    listed = await store.list_connections()
+    assert [c.conn_id for c in listed] == ["c0", "c1", "c2", "c3", "again"]
+    assert listed[0].meta == {"dialect": "agui"}
+    assert (listed[-1].user_id, listed[-1].connected_at) == ("u2", 99)
+    await store.record_connections([], [])
 
 
 # --- runs and run logs --------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from agentstream.errors import AgentstreamError
 from agentstream.gateway import agui_http, aisdk_http, cancel_http, http
 from agentstream.gateway.auth import build_auth, quick_auth
 from agentstream.gateway.bodies import BodyGuard
+from agentstream.gateway.connection_rows import ConnectionRows
 from agentstream.gateway.connections import Connection
 from agentstream.gateway.context import ReplyContext, Services
 from agentstream.gateway.credentials import (
@@ -80,6 +80,8 @@ class Gateway:
         # Replaced once the store is open (its shared secret); a process secret until then.
         self.auth: AuthConfig = quick_auth(settings)
         self.metrics = Metrics(app.name)
+        # Writes every socket's row in batches (made when the first socket opens a store's).
+        self.connection_rows: ConnectionRows | None = None
         self.metrics.bind(lambda: len(self.connections), lambda: len(self.runs.active()))
         self.dispatcher.metrics = self.metrics
 
@@ -141,45 +143,36 @@ class Gateway:
         self.connections[conn.id] = conn
         ctx = self.dispatcher.reply_context(conn.user, conn.id)
         logger.info("conn=%s user=%s dialect=%s | connected", conn.id, conn.user, dialect.name)
-        # The row (who is connected, for operators and other nodes) is written beside the socket:
-        # neither the handshake nor the first message waits for it. Nothing in this process
-        # reads it, and under a burst of new streams a store round trip before the first
-        # message held each new stream's first event for 0.7 s (bench/streams.py burst, p50).
+        # The row (who is connected, for operators) is written in the next batch of rows
+        # (gateway/connection_rows.py): neither the handshake nor the first message waits for
+        # it. Under a burst of new streams a store round trip before the first message held
+        # each new stream's first event for 0.7 s (bench/streams.py burst, p50), and a store
+        # call per socket open and close was a tenth of the server's CPU at 1000 short streams.
         # $connect hooks do wait for it: they may look it up.
-        # Held only while pending (a finished task kept for the socket's life is memory).
-        pending: list[asyncio.Future[None]] = [
-            asyncio.ensure_future(self._record_connection(conn, dialect.name))
-        ]
-        pending[0].add_done_callback(lambda _: pending.clear())
+        rows = self._rows()
+        if rows is not None:
+            rows.opened(conn.id, conn.user, {"dialect": dialect.name})
         try:
-            if self.app.on_connect and pending:
-                await pending[0]
+            if rows is not None and self.app.on_connect:
+                await rows.written()
             for hook in self.app.on_connect:
                 await hook(ctx)
             await self._receive_loop(ws, conn)
         finally:
-            if pending:  # the row is deleted after it was written, never before
-                await pending[0]
             await self._disconnect(conn, ctx)
+
+    def _rows(self) -> ConnectionRows | None:
+        """The batch writer of this process's connection rows (None without a store)."""
+        store = self.services.store
+        if store is None:
+            return None
+        if self.connection_rows is None or self.connection_rows.store is not store:
+            self.connection_rows = ConnectionRows(store, ttl_s=self.settings.connection_ttl_s)
+        return self.connection_rows
 
     def _cookie(self, who: Identity, ws: WebSocket) -> bytes:
         value = self.auth.cookies.sign(who.user)
         return set_cookie_header(value, secure=ws.url.scheme == "wss")
-
-    async def _record_connection(self, conn: Connection, dialect: str) -> None:
-        store = self.services.store
-        if store is None:
-            return
-        try:
-            await store.put_connection(
-                conn.id,
-                conn.user,
-                time.time(),
-                self.settings.connection_ttl_s,
-                {"dialect": dialect},
-            )
-        except Exception:  # the socket works without its row; say so and go on
-            logger.warning("conn=%s | could not record the connection", conn.id, exc_info=True)
 
     def _dialect_name(self, ws: WebSocket) -> str:
         wanted = ws.query_params.get("dialect")
@@ -260,14 +253,9 @@ class Gateway:
                 await hook(ctx)
             except Exception:  # an app's hook bug must not skip the other hooks or the cleanup
                 logger.exception("conn=%s | $disconnect hook failed", conn.id)
-        store = self.services.store
-        if store is not None:
-            try:
-                await store.delete_connection(conn.id)
-            except Exception:  # any store failure: the row expires by its TTL; finish closing
-                logger.warning(
-                    "conn=%s | could not delete the connection row", conn.id, exc_info=True
-                )
+        rows = self._rows()
+        if rows is not None:
+            rows.closed(conn.id)
         await conn.stop()
         logger.info("conn=%s | disconnected", conn.id)
 
@@ -385,8 +373,11 @@ def _lifespan(gateway: Gateway) -> Any:
             yield
         finally:
             await gateway.runs.cancel_all()
-            # The recorders write each run's end before the store closes under them.
+            # The recorder writes each run's end, and the rows their last batch, before the
+            # store closes under them.
             await gateway.dispatcher.finish_recording()
+            if gateway.connection_rows is not None:
+                await gateway.connection_rows.drain(5.0)
             if remote is not None:
                 await remote.node.stop()
             if store is not None:

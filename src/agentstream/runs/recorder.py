@@ -20,7 +20,6 @@ backoff; it never fails a run.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import time
@@ -29,6 +28,7 @@ from typing import Any
 
 from agentstream.protocol.codec import DecodeError, dumps, encode, from_dict, loads, to_dict
 from agentstream.protocol.events import TERMINAL, Event, TextMessageChunk, is_terminal
+from agentstream.runs.batching import BatchLoop
 from agentstream.runs.coalesce import joins
 from agentstream.runs.run import Run
 from agentstream.runs.state import RunState
@@ -112,13 +112,15 @@ class Recorder:
         """
         self.store = store
         self.ttl_s = ttl_s
-        self.interval = interval
-        self.linger = linger
         self.observe = observe
         self._live: dict[str, _Recording] = {}
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._bound: asyncio.AbstractEventLoop | None = None  # the loop the writer runs on
+        self._batches = BatchLoop(
+            self._write,
+            lambda: bool(self._live),
+            interval=interval,
+            linger=linger,
+            name="recorder",
+        )
         limits = getattr(store, "limits", None)
         # The store keeps a bounded log; the live run keeps streaming past it from memory.
         self._max_seq = int(getattr(limits, "max_events_per_run", 1 << 62))
@@ -129,17 +131,12 @@ class Recorder:
         A watcher, not a subscriber: a recorded run nobody streams is still cancelled after the
         detach grace.
         """
-        loop = asyncio.get_running_loop()
-        if self._bound is not loop:
-            # Another event loop (a test's, a Lambda invocation's) ran the writer: its runs
-            # and its task died with it; start afresh on this one.
-            self._bound, self._task, self._wake, self._live = loop, None, asyncio.Event(), {}
-        recording = _Recording(run, self._max_seq, self._wake.set)
+        if self._batches.start():
+            self._live = {}  # those runs' loop is gone
+        recording = _Recording(run, self._max_seq, self._batches.wake)
         run.watch(recording)
         self._live[run.id] = recording
-        self._wake.set()
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="recorder")
+        self._batches.wake()
 
     @property
     def recording(self) -> int:
@@ -151,25 +148,7 @@ class Recorder:
 
         Runs still live keep the recorder busy: shutdown cancels them first.
         """
-        task = self._task
-        if task is None:
-            return True
-        done, _ = await asyncio.wait({task}, timeout=timeout_s)
-        return bool(done)
-
-    async def _loop(self) -> None:
-        try:
-            while self._live:
-                if not self._wake.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(self.interval):  # no task per wait
-                            await self._wake.wait()
-                if self.linger:
-                    await asyncio.sleep(self.linger)  # a burst of starts and ends shares a batch
-                self._wake.clear()
-                await self._write()
-        finally:
-            self._task = None
+        return await self._batches.drain(timeout_s)
 
     async def _write(self) -> None:
         now = time.monotonic()
@@ -211,7 +190,7 @@ class Recorder:
                 exc_info=error,
             )
             recording.retry = write.events + recording.retry
-            recording.not_before = time.monotonic() + self.interval * recording.failures
+            recording.not_before = time.monotonic() + self._batches.interval * recording.failures
             return
         recording.failures = 0
         if not recording.created:

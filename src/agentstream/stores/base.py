@@ -25,7 +25,7 @@ from agentstream.stores.errors import Conflict
 
 # Re-exported: code written before the split imports the union protocol from here.
 from agentstream.stores.protocols import Store as Store
-from agentstream.stores.rows import Limits, RunRow, RunWrite
+from agentstream.stores.rows import ConnectionWrite, Limits, RunRow, RunWrite
 from agentstream.stores.validation import check_id, check_page, check_state, check_ttl
 
 
@@ -92,6 +92,17 @@ class BaseStore:
             self.expiry(ttl_s),
             dict(meta or {}),
         )
+
+    async def record_connections(self, puts: list[ConnectionWrite], deletes: list[str]) -> None:
+        """Make each put and then each delete with the store's own calls, concurrently."""
+        store = cast(Store, self)
+        await asyncio.gather(
+            *(
+                store.put_connection(p.conn_id, p.user_id, p.connected_at, p.ttl_s, p.meta)
+                for p in puts
+            )
+        )
+        await asyncio.gather(*(store.delete_connection(conn_id) for conn_id in deletes))
 
     async def record_runs(self, writes: list[RunWrite]) -> list[BaseException | None]:
         """Apply each write with the store's own calls, the writes concurrently.

@@ -15,7 +15,14 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from agentstream.stores.rows import ConnectionRow, Limits, RunRow, RunState, RunWrite
+from agentstream.stores.rows import (
+    ConnectionRow,
+    ConnectionWrite,
+    Limits,
+    RunRow,
+    RunState,
+    RunWrite,
+)
 
 
 class Lifecycle(Protocol):
@@ -62,6 +69,13 @@ class ConnectionStore(Lifecycle, Protocol):
 
     async def list_connections(self, user_id: str | None = None) -> list[ConnectionRow]:
         """Unexpired connections, of one user or of everyone."""
+
+    async def record_connections(self, puts: list[ConnectionWrite], deletes: list[str]) -> None:
+        """Record (or refresh) ``puts`` then forget ``deletes``, as cheaply as the store can.
+
+        Raises:
+            StoreError: Some of them may not be written; retrying them all is safe.
+        """
 
 
 class RunLogStore(Lifecycle, Protocol):

@@ -56,6 +56,17 @@ class RunRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ConnectionWrite:
+    """One connection row to record (or refresh), as ``put_connection`` takes it."""
+
+    conn_id: str
+    user_id: str
+    connected_at: float
+    ttl_s: float
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class RunWrite:
     """What one recording batch writes for one run, applied in this order.
 

@@ -37,9 +37,16 @@ from agentstream.stores.errors import (
     StoreError,
     StoreUnavailable,
 )
-from agentstream.stores.rows import ConnectionRow, Limits, RunRow, RunState, RunWrite
+from agentstream.stores.rows import (
+    ConnectionRow,
+    ConnectionWrite,
+    Limits,
+    RunRow,
+    RunState,
+    RunWrite,
+)
 from agentstream.stores.sqlite_batch import BatchStats, GroupCommit
-from agentstream.stores.sqlite_runs import RunJob, record_runs
+from agentstream.stores.sqlite_runs import RunJob, record_connections, record_runs
 from agentstream.stores.sqlite_schema import Migrations, migrate, transaction
 from agentstream.stores.validation import (
     check_events,
@@ -223,6 +230,21 @@ class SQLiteStore(BaseStore):
             sql, params = sql + " AND user_id = ?", (*params, user_id)
         rows = await self._read(sql + " ORDER BY connected_at, conn_id", params)
         return [_conn_row(r) for r in rows]
+
+    async def record_connections(self, puts: list[ConnectionWrite], deletes: list[str]) -> None:
+        """All puts in one multi-row statement (per chunk), all deletes in another."""
+        rows = [
+            (
+                check_id("conn_id", p.conn_id),
+                check_id("user_id", p.user_id),
+                float(p.connected_at),
+                self.expiry(p.ttl_s),
+                check_meta(p.meta, self.limits.max_meta_bytes),
+            )
+            for p in puts
+        ]
+        if rows or deletes:
+            await self._call(record_connections, rows, list(deletes), isolated=False)
 
     async def purge_expired(self, now: float | None = None) -> int:
         """Delete expired connections, runs and run events; returns how many rows went."""

@@ -1,5 +1,7 @@
 """Many runs' recording in a few SQL statements: the SQLite half of ``record_runs``.
 
+(And of ``record_connections``: every socket's row in one statement per batch.)
+
 Why set-based: under load each statement the store's thread runs hands the GIL to the event loop
 and back (``sqlite3`` releases it around every step), so a thousand short streams paid for
 statements, not for rows. Here a whole batch of runs is a handful of statements whatever its
@@ -75,6 +77,23 @@ def record_runs(
                       WHERE expires_at > ? AND run_id IN ({_marks(len(chunk))})"""
             conn.execute(sql, (state, now, now, *chunk))
     return list(failed.values())
+
+
+def record_connections(
+    conn: sqlite3.Connection,
+    puts: list[tuple[str, str, float, float, str]],
+    deletes: list[str],
+) -> None:
+    """Upsert ``puts`` (conn_id, user_id, connected_at, expires_at, meta), then delete."""
+    for chunk in _chunks(conn, puts, 5, reserved=0):
+        values = ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk))
+        sql = f"""INSERT INTO connections (conn_id, user_id, connected_at, expires_at, meta)
+                  VALUES {values} ON CONFLICT (conn_id) DO UPDATE SET
+                  user_id = excluded.user_id, connected_at = excluded.connected_at,
+                  expires_at = excluded.expires_at, meta = excluded.meta"""
+        conn.execute(sql, [value for row in chunk for value in row])
+    for ids in _chunks(conn, deletes, 1, reserved=0):
+        conn.execute(f"DELETE FROM connections WHERE conn_id IN ({_marks(len(ids))})", ids)
 
 
 def _insert_headers(conn: sqlite3.Connection, headers: list[tuple[RunRow, str]]) -> None:
