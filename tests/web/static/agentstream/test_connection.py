@@ -126,3 +126,25 @@ def test_a_token_is_offered_as_the_bearer_subprotocol(page: Any) -> None:
     offered = js(page, "client({token: 'abc.def'}); return last().protocols;")
     plain = js(page, "client(); return last().protocols ?? null;")
     assert offered == ["agentstream.bearer", "abc.def"] and plain is None
+
+
+def test_coming_back_online_drops_a_hung_dial_and_dials_again(page: Any) -> None:
+    """A socket stuck connecting when the network returns is replaced by a fresh one that opens."""
+    result = js(
+        page,
+        """
+      const c = client();
+      last().open();
+      last().drop();
+      const n = FakeSocket.all.length;
+      await until(() => FakeSocket.all.length > n, 'a retry');
+      const hung = last();  // dialled while offline: never opens nor closes
+      globalThis.dispatchEvent(new Event('online'));
+      const fresh = last();
+      fresh.open();
+      const out = [hung !== fresh, hung.readyState, c.status];
+      c.close();
+      return out;
+    """,
+    )
+    assert result == [True, 3, "live"]

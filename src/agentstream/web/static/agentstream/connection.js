@@ -96,7 +96,17 @@ export class Connection extends EventTarget {
     this._lastFrameAt = 0;
     this._pingSentAt = 0;
     this._listening = false;
-    this._onOnline = () => this.retryNow();
+    this._onOnline = () => {
+      // A socket dialled while the browser was offline can hang in CONNECTING long after the
+      // network is back (seen in Chromium): drop it and dial at once.
+      const socket = this.socket;
+      if (socket && socket.readyState === 0) {
+        this.socket = null;
+        socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+        socket.close();
+      }
+      this.retryNow();
+    };
     this._onVisible = () => {
       if (globalThis.document?.visibilityState === "visible" && this.status !== Status.LIVE) this.retryNow();
     };
