@@ -152,3 +152,36 @@ async def test_shutdown_records_each_runs_end_before_closing_the_store(tmp_path:
         await store.close()
     assert row is not None and row.state == "cancelled"
     assert json.loads(events[-1][1])["type"] == "RUN_ERROR"
+
+
+async def test_middleware_an_app_adds_still_sees_websocket_upgrades() -> None:
+    """Upgrades skip the gateway's HTTP-only layers, but never middleware someone added."""
+    from agentstream.gateway.app import create_app
+    from tests.conftest import serve_asgi
+
+    seen: list[str] = []
+
+    class Watching:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            seen.append(f"{scope['type']} {scope.get('path')}")
+            await self.app(scope, receive, send)
+
+    asgi = create_app(counting_app(), Settings(model="scripted", store="none"))
+    asgi.add_middleware(Watching)
+    with serve_asgi(asgi) as live:
+        async with websockets.connect(live.ws) as ws:
+            await ws.send('{"action":"ping"}')
+            assert json.loads(await ws.recv())["type"] == "pong"
+    assert "websocket /ws" in seen
+
+
+async def test_a_websocket_on_a_path_the_app_does_not_serve_is_refused() -> None:
+    """Only the app's own WebSocket paths take the short way; any other is not found (403)."""
+    with serve(counting_app(), Settings(model="scripted", store="none")) as live:
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(live.ws.replace("/ws", "/nope")):
+                pass
+    assert refused.value.response.status_code == 403

@@ -220,6 +220,7 @@ async def test_a_socket_that_went_away_stops_the_writer_and_marks_it_closed() ->
     conn = connection(socket)
     conn.start()
     conn.deliver(text("a", 1))
+    await asyncio.sleep(0)  # the writer is woken at the loop's next turn
     await asyncio.wait_for(conn._writer, 10)  # type: ignore[arg-type]
     assert conn.closed and not conn.is_open
     conn.deliver(text("b", 2))

@@ -135,6 +135,25 @@ def test_cancel_is_requested_once_and_never_after_the_end() -> None:
     assert not done.request_cancel() and not done.cancel_signal.is_set()
 
 
+def test_the_cancel_signal_handed_out_before_or_after_a_cancel_is_the_same_and_set() -> None:
+    """One Event per run, made on first use, set whether the cancel came before or after it."""
+    early = core()
+    signal = early.cancel_signal
+    assert not signal.is_set() and early.cancel_signal is signal
+    early.request_cancel()
+    assert signal.is_set()
+    late = core()
+    late.request_cancel()
+    assert late.cancel_signal.is_set()
+
+
+def test_setting_the_signal_directly_counts_as_a_cancel() -> None:
+    """A signal set by hand (not through request_cancel) is a cancel: a later request is refused."""
+    run = core()
+    run.cancel_signal.set()
+    assert run.cancel_asked and not run.request_cancel()
+
+
 def test_a_republished_event_is_copied_not_changed() -> None:
     """An event already stamped by one run is copied when another publishes it."""
     first, second = core(), RunCore(owner="u", run_id="run_y")

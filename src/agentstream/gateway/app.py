@@ -9,7 +9,6 @@ closes the socket with 1009 (message too big), as API Gateway does.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -22,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from agentstream.errors import AgentstreamError
@@ -46,10 +46,17 @@ from agentstream.gateway.identity import (
     Unauthenticated,
     identify,
 )
+from agentstream.gateway.idle import IdleWatch
 from agentstream.gateway.limits import Frame
 from agentstream.gateway.messages import BadMessage, parse, validation_message
 from agentstream.gateway.metrics import CONTENT_TYPE, Metrics
-from agentstream.gateway.origins import OriginGuard, SecurityHeaders, cors
+from agentstream.gateway.origins import (
+    OriginGuard,
+    SecurityHeaders,
+    cors,
+    forbid,
+    request_origin_allowed,
+)
 from agentstream.gateway.routes import AgentApp
 from agentstream.gateway.settings import Settings
 from agentstream.gateway.tuning import tune_gc
@@ -172,7 +179,7 @@ class Gateway:
 
     def _cookie(self, who: Identity, ws: WebSocket) -> bytes:
         value = self.auth.cookies.sign(who.user)
-        return set_cookie_header(value, secure=ws.url.scheme == "wss")
+        return set_cookie_header(value, secure=ws.scope.get("scheme") == "wss")
 
     def _dialect_name(self, ws: WebSocket) -> str:
         wanted = ws.query_params.get("dialect")
@@ -185,37 +192,47 @@ class Gateway:
 
     async def _receive_loop(self, ws: WebSocket, conn: Connection) -> None:
         idle_s = self.settings.idle_timeout_s
-        while True:
-            try:
-                # asyncio.timeout, not wait_for: on 3.11 wait_for wraps each receive in a new task,
-                # one more loop turn before every message is handled.
-                async with asyncio.timeout(idle_s if idle_s > 0 else None):
-                    message = await ws.receive()
-            except TimeoutError:
-                if any(self._live(run_id, conn) for run_id in conn.runs):
-                    continue  # quiet while a run streams to it: not idle
-                logger.info("conn=%s | idle for %.0f s; closing", conn.id, idle_s)
-                await conn.close_now(CLOSE_GOING_AWAY, "idle timeout")
-                return
-            if message["type"] == "websocket.disconnect":
-                return
-            raw = message.get("text")
-            if raw is None:
-                raw = message.get("bytes") or b""
-            if _size(raw) > self.settings.max_message_bytes:
-                logger.info("conn=%s | message over %d bytes; closing", conn.id, _size(raw))
-                await conn.close_now(CLOSE_TOO_BIG, "message too big")
-                return
-            verdict = self.dispatcher.limits.hit_frame(conn.id)
-            if verdict is Frame.FLOOD:
-                logger.warning("conn=%s | frame flood; closing", conn.id)
-                await conn.close_now(CLOSE_POLICY, "too many frames")
-                return
-            if verdict is Frame.REFUSED:
-                limit = self.settings.frames_per_second
-                conn.error(f"too many frames (limit {limit} per second)", "rate_limited")
-                continue
-            await self.handle(conn, raw)
+        if idle_s <= 0:
+            while await self._received(conn, await ws.receive()):
+                pass
+            return
+        # Quiet while a run streams to it: not idle.
+        watch = IdleWatch(idle_s, lambda: any(self._live(run_id, conn) for run_id in conn.runs))
+        try:
+            while True:
+                try:
+                    message = await watch.receive(ws.receive())
+                except TimeoutError:
+                    logger.info("conn=%s | idle for %.0f s; closing", conn.id, idle_s)
+                    await conn.close_now(CLOSE_GOING_AWAY, "idle timeout")
+                    return
+                if not await self._received(conn, message):
+                    return
+        finally:
+            watch.close()
+
+    async def _received(self, conn: Connection, message: Message) -> bool:
+        """Act on one ASGI message of the socket; False once the socket is done."""
+        if message["type"] == "websocket.disconnect":
+            return False
+        raw = message.get("text")
+        if raw is None:
+            raw = message.get("bytes") or b""
+        if _size(raw) > self.settings.max_message_bytes:
+            logger.info("conn=%s | message over %d bytes; closing", conn.id, _size(raw))
+            await conn.close_now(CLOSE_TOO_BIG, "message too big")
+            return False
+        verdict = self.dispatcher.limits.hit_frame(conn.id)
+        if verdict is Frame.FLOOD:
+            logger.warning("conn=%s | frame flood; closing", conn.id)
+            await conn.close_now(CLOSE_POLICY, "too many frames")
+            return False
+        if verdict is Frame.REFUSED:
+            limit = self.settings.frames_per_second
+            conn.error(f"too many frames (limit {limit} per second)", "rate_limited")
+            return True
+        await self.handle(conn, raw)
+        return True
 
     def _live(self, run_id: str, conn: Connection) -> bool:
         run = self.runs.get(run_id, conn.user)
@@ -339,6 +356,48 @@ async def _refused_identity(request: Request, exc: Exception) -> Response:
 REFUSALS = (BadIdentity, Unauthenticated, Forbidden)
 
 
+class GatewayApp(Starlette):
+    """The gateway's Starlette app, with a short way in for WebSocket upgrades on its paths.
+
+    Every middleware of :func:`_middleware` but the Origin check lets a WebSocket through
+    untouched, and so do Starlette's error layers and router, yet each wrapped the socket's
+    every send and ran on every upgrade: at a thousand short streams the layers were several
+    per cent of the server's work (``bench/streams.py``). An upgrade on one of the app's own
+    paths is checked for its Origin and handed to :meth:`Gateway.websocket` directly, unless
+    someone added middleware of their own (``add_middleware``), which then sees every request.
+    """
+
+    def __init__(self, gateway: Gateway, **kwargs: Any) -> None:
+        """A Starlette app (``kwargs`` as Starlette's) serving ``gateway``'s sockets directly."""
+        super().__init__(**kwargs)
+        self.gateway = gateway
+        self._ws_paths = frozenset(gateway.app.ws_paths)
+        self._own_middleware = len(self.user_middleware)
+        self._allowed = tuple(gateway.settings.allowed_origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve ``scope``: the app's WebSocket paths directly, anything else as Starlette."""
+        if (
+            scope["type"] == "websocket"
+            and _route_path(scope) in self._ws_paths
+            and len(self.user_middleware) == self._own_middleware
+        ):
+            scope["app"] = self
+            if not request_origin_allowed(scope, self._allowed):
+                await forbid(scope, send)
+                return
+            await self.gateway.websocket(WebSocket(scope, receive, send))
+            return
+        await super().__call__(scope, receive, send)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path the router matches: below ``root_path`` when mounted."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
 def _middleware(gateway: Gateway) -> list[Middleware]:
     """Outermost first: headers, CORS, the Origin check, the identity cookie, body limits."""
     install_redaction()  # uvicorn logs request paths, and a path may carry ?token=
@@ -406,7 +465,8 @@ def create_app(app: AgentApp, settings: Settings | None = None) -> Starlette:
         routes.append(Mount("/static", StaticFiles(directory=WEB_STATIC), name="static"))
     if app.static_dir is not None and app.static_dir.is_dir():
         routes.append(Mount("/app", StaticFiles(directory=app.static_dir), name="app"))
-    asgi = Starlette(
+    asgi = GatewayApp(
+        gateway,
         routes=routes,
         lifespan=_lifespan(gateway),
         middleware=_middleware(gateway),

@@ -84,6 +84,7 @@ class Connection:
         # in a task of its own: no other send may start meanwhile (frames keep their order).
         self._busy = False
         self._inflight: asyncio.Future[None] | None = None
+        self._kick_soon = False  # a look at the outbox is scheduled for the loop's next turn
         self.closed = False
 
     def start(self) -> None:
@@ -125,7 +126,17 @@ class Connection:
                 self.metrics.slow_client_closes.inc()
             self.close(CLOSE_TRY_AGAIN, "client too slow: send queue full")
             return
-        self._kick()
+        # Wake the writer at the loop's next turn, and only if the frame is still waiting: a
+        # run's task sends what it published before it waits (flush_now), so most frames are
+        # gone by then, and waking the writer for each would be a task step per run step.
+        if not self._kick_soon:
+            self._kick_soon = True
+            asyncio.get_running_loop().call_soon(self._kick_if_waiting)
+
+    def _kick_if_waiting(self) -> None:
+        self._kick_soon = False
+        if len(self.outbox) and not self.closed:
+            self._kick()
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Close after what is already queued."""

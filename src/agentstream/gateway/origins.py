@@ -95,15 +95,22 @@ class OriginGuard:
         checked = scope["type"] == "websocket" or (
             scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS")
         )
-        origin = _header(scope, b"origin")
-        if checked and not origin_allowed(origin, _header(scope, b"host"), self.allowed):
-            logger.info("origin | refused a %s from a foreign origin", scope["type"])
-            await _forbid(scope, send)
+        if checked and not request_origin_allowed(scope, self.allowed):
+            await forbid(scope, send)
             return
         await self.app(scope, receive, send)
 
 
-async def _forbid(scope: Scope, send: Send) -> None:
+def request_origin_allowed(scope: Scope, allowed: tuple[str, ...]) -> bool:
+    """Whether the request's Origin may use this server (logged when it may not)."""
+    if origin_allowed(_header(scope, b"origin"), _header(scope, b"host"), allowed):
+        return True
+    logger.info("origin | refused a %s from a foreign origin", scope["type"])
+    return False
+
+
+async def forbid(scope: Scope, send: Send) -> None:
+    """Refuse a foreign origin: 403 (a WebSocket closed before its upgrade is one too)."""
     if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1008})  # before accept: HTTP 403
         return

@@ -23,6 +23,9 @@ from agentstream.runs.state import RunState, next_state
 
 logger = logging.getLogger(__name__)
 
+# Guards making a run's cancel Event against its being set meanwhile (from another thread).
+_SIGNAL_LOCK = threading.Lock()
+
 
 class Subscriber(Protocol):
     """Something that receives a run's events (a connection, an SSE stream, a test)."""
@@ -55,9 +58,12 @@ class RunCore:
         self.app = app
         self.state = RunState.RUNNING
         self.log = RunLog(log_capacity)
-        # A threading.Event so a model running in a worker thread can poll it between tokens.
-        self.cancel_signal = threading.Event()
         self.cancel_reason = ""
+        self._cancel_requested = False
+        # The threading.Event a model in a worker thread polls, made on first use: most runs
+        # never hand it to a thread, and making one (a Condition and a lock) was a tenth of a
+        # run's own start-up cost at a thousand short streams (bench/streams.py).
+        self._cancel_event: threading.Event | None = None
         self._subscribers: list[Subscriber] = []
         # Get every event but keep nobody's run alive (the store recorder): not counted.
         self._watchers: list[Subscriber] = []
@@ -157,10 +163,33 @@ class RunCore:
 
     # -- cancel --------------------------------------------------------------------------------
 
+    @property
+    def cancel_signal(self) -> threading.Event:
+        """Set once a cancel is asked: a model in a worker thread polls it between tokens."""
+        event = self._cancel_event
+        if event is None:
+            with _SIGNAL_LOCK:
+                event = self._cancel_event
+                if event is None:
+                    event = threading.Event()
+                    if self._cancel_requested:
+                        event.set()
+                    self._cancel_event = event
+        return event
+
+    @property
+    def cancel_asked(self) -> bool:
+        """Whether a cancel was asked (by :meth:`request_cancel`, or the signal set directly)."""
+        event = self._cancel_event
+        return self._cancel_requested or (event is not None and event.is_set())
+
     def request_cancel(self, reason: str = "Run cancelled by the user") -> bool:
         """Raise the cancel signal; False when the run already ended or was asked before."""
-        if self.finished or self.cancel_signal.is_set():
+        if self.finished or self.cancel_asked:
             return False
         self.cancel_reason = reason
-        self.cancel_signal.set()
+        with _SIGNAL_LOCK:
+            self._cancel_requested = True
+            if self._cancel_event is not None:
+                self._cancel_event.set()
         return True

@@ -80,7 +80,7 @@ class Run(RunCore):
                 cast(AsyncGenerator[Event, None], producer(self))
             ) as events:
                 async for event in events:
-                    if self.cancel_signal.is_set():
+                    if self.cancel_asked:
                         break
                     self.publish(event)
                     if self.finished:
@@ -90,7 +90,7 @@ class Run(RunCore):
         except Exception as exc:  # the producer's failure becomes the run's error event
             logger.exception("run=%s | producer failed", self.id)
             self.publish(RunError(message=_describe(exc), code=_code(exc)))
-        if self.cancel_signal.is_set():
+        if self.cancel_asked:
             reason = self.cancel_reason or "Run cancelled"
             self.publish(RunError(message=reason, code=CANCELLED_CODE))
         elif not self.finished:
