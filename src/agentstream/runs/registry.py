@@ -72,21 +72,20 @@ class RunRegistry:
         """Register a new run."""
         self._prune()
         self._runs[run.id] = run
-        if not run.finished:
+        if run.finished:
+            self._ended(run)
+        else:
             self._live.setdefault(run.owner, {})[run.id] = run
-            run.on_end(self._not_live)
-        asyncio.get_running_loop().create_task(self._on_done(run))
+            # A callback, not a task awaiting the run: one task fewer per run.
+            run.on_end(self._ended)
         return run
 
-    def _not_live(self, run: RunCore) -> None:
+    def _ended(self, run: RunCore) -> None:
         live = self._live.get(run.owner)
         if live is not None:
             live.pop(run.id, None)
             if not live:
                 del self._live[run.owner]
-
-    async def _on_done(self, run: Run) -> None:
-        await run.wait()
         self._ended_at[run.id] = time.monotonic()
         self._cancel_reaper(run.id)
 
