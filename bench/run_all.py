@@ -45,7 +45,7 @@ def plan(quick: bool, model: str) -> list[list[str]]:
     if not have_local and model != "scripted":
         print("xllamacpp is not installed: model benchmarks skipped, timeline on 'scripted'")
         model = "scripted"
-    commands = [["streams.py", *(["--quick"] if quick else ["--reps", "2"])]]
+    commands = [["streams.py", *(["--quick"] if quick else ["--reps", "5"])]]
     commands.append(["options.py", *(["--scale", "0.1"] if quick else [])])
     commands.append(["store_writes.py", *(["--streams", "200", "--reps", "1"] if quick else [])])
     if model != "scripted":
