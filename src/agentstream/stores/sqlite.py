@@ -200,16 +200,10 @@ class SQLiteStore(BaseStore):
         meta: Mapping[str, Any] | None = None,
     ) -> ConnectionRow:
         """Record (or refresh) a connection that expires ``ttl_s`` seconds from now."""
-        row = ConnectionRow(
-            check_id("conn_id", conn_id),
-            check_id("user_id", user_id),
-            float(connected_at),
-            self.expiry(ttl_s),
-            dict(meta or {}),
-        )
-        meta_text = check_meta(meta, self.limits.max_meta_bytes)
-        await self._call(_put_connection, row, meta_text, isolated=False)
-        return row
+        write = ConnectionWrite(conn_id, user_id, connected_at, ttl_s, dict(meta or {}))
+        values = self._connection_values(write)
+        await self._call(record_connections, [values], [], isolated=False)
+        return ConnectionRow(*values[:4], write.meta)
 
     async def get_connection(self, conn_id: str) -> ConnectionRow | None:
         """The connection, or None when unknown or expired."""
@@ -219,8 +213,7 @@ class SQLiteStore(BaseStore):
 
     async def delete_connection(self, conn_id: str) -> None:
         """Forget a connection; a missing one is not an error."""
-        sql = "DELETE FROM connections WHERE conn_id = ?"
-        await self._call(_write, sql, (conn_id,), isolated=False)
+        await self._call(record_connections, [], [conn_id], isolated=False)
 
     async def list_connections(self, user_id: str | None = None) -> list[ConnectionRow]:
         """Unexpired connections, of one user or of everyone."""
@@ -233,18 +226,19 @@ class SQLiteStore(BaseStore):
 
     async def record_connections(self, puts: list[ConnectionWrite], deletes: list[str]) -> None:
         """All puts in one multi-row statement (per chunk), all deletes in another."""
-        rows = [
-            (
-                check_id("conn_id", p.conn_id),
-                check_id("user_id", p.user_id),
-                float(p.connected_at),
-                self.expiry(p.ttl_s),
-                check_meta(p.meta, self.limits.max_meta_bytes),
-            )
-            for p in puts
-        ]
+        rows = [self._connection_values(p) for p in puts]
         if rows or deletes:
             await self._call(record_connections, rows, list(deletes), isolated=False)
+
+    def _connection_values(self, put: ConnectionWrite) -> tuple[str, str, float, float, str]:
+        """The row's checked column values: id, user, connected_at, expires_at, meta text."""
+        return (
+            check_id("conn_id", put.conn_id),
+            check_id("user_id", put.user_id),
+            float(put.connected_at),
+            self.expiry(put.ttl_s),
+            check_meta(put.meta, self.limits.max_meta_bytes),
+        )
 
     async def purge_expired(self, now: float | None = None) -> int:
         """Delete expired connections, runs and run events; returns how many rows went."""
@@ -367,14 +361,6 @@ def _select(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list
 def _write(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> int:
     """One statement: atomic by itself, so no savepoint (the batch is the transaction)."""
     return conn.execute(sql, params).rowcount
-
-
-def _put_connection(conn: sqlite3.Connection, row: ConnectionRow, meta: str) -> None:
-    sql = """INSERT INTO connections (conn_id, user_id, connected_at, expires_at, meta)
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (conn_id) DO UPDATE SET user_id = excluded.user_id,
-             connected_at = excluded.connected_at, expires_at = excluded.expires_at,
-             meta = excluded.meta"""
-    _write(conn, sql, (row.conn_id, row.user_id, row.connected_at, row.expires_at, meta))
 
 
 def _purge(conn: sqlite3.Connection, now: float) -> int:
