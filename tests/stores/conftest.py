@@ -68,7 +68,9 @@ def running_moto() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """Start a moto server subprocess on a free port; stop it (by its pid) on exit."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    # DynamoDB requests one at a time: moto's transactions are not atomic under concurrency.
+    serial = Path(__file__).with_name("moto_serial.py")
+    cmd = [sys.executable, str(serial), "-H", "127.0.0.1", "-p", str(port)]
     proc = subprocess.Popen(
         cmd, env=os.environ | AWS_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
