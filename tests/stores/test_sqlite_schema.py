@@ -69,7 +69,8 @@ async def test_new_migration_applies_on_reopen(
     async with open_store(url):
         pass
     assert raw(tmp_path / "a.db", "SELECT x FROM extra") == [(42,)]
-    assert raw(tmp_path / "a.db", "SELECT version FROM schema_version") == [(2,)]
+    latest = len(sqlite_schema.MIGRATIONS)
+    assert raw(tmp_path / "a.db", "SELECT version FROM schema_version") == [(latest,)]
 
 
 async def test_failed_migration_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -77,12 +78,34 @@ async def test_failed_migration_rolls_back(tmp_path: Path, monkeypatch: pytest.M
     url = f"sqlite://{tmp_path / 'a.db'}"
     async with open_store(url):
         pass
+    latest = len(sqlite_schema.MIGRATIONS)
     broken = ("CREATE TABLE half (x INTEGER)", "THIS IS NOT SQL")
     monkeypatch.setattr(sqlite_schema, "MIGRATIONS", (*sqlite_schema.MIGRATIONS, broken))
-    with pytest.raises(StoreError, match="migration to version 2 failed"):
+    with pytest.raises(StoreError, match=f"migration to version {latest + 1} failed"):
         await open_store(url).open()
     assert raw(tmp_path / "a.db", "SELECT name FROM sqlite_master WHERE name = 'half'") == []
-    assert raw(tmp_path / "a.db", "SELECT version FROM schema_version") == [(1,)]
+    assert raw(tmp_path / "a.db", "SELECT version FROM schema_version") == [(latest,)]
+
+
+async def test_version_2_moves_run_events_to_a_rowid_table_keeping_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A version-1 file's recorded runs read back the same after the move (and stay writable)."""
+    url = f"sqlite://{tmp_path / 'a.db'}"
+    with monkeypatch.context() as patched:
+        patched.setattr(sqlite_schema, "MIGRATIONS", sqlite_schema.MIGRATIONS[:1])
+        async with open_store(url) as store:
+            await store.put_run("r1", "u1", "app")
+            await store.append_events("r1", [(1, '{"a":1}'), (2, '{"b":2}')])
+    assert "WITHOUT ROWID" in str(raw(tmp_path / "a.db", "SELECT sql FROM sqlite_master"))
+    async with open_store(url) as store:
+        assert await store.read_events("r1") == [(1, '{"a":1}'), (2, '{"b":2}')]
+        await store.append_events("r1", [(3, '{"c":3}')])
+        assert [seq for seq, _ in await store.read_events("r1", 1)] == [2, 3]
+    table = raw(tmp_path / "a.db", "SELECT sql FROM sqlite_master WHERE name = 'run_events'")
+    assert "WITHOUT ROWID" not in str(table)
+    indexes = raw(tmp_path / "a.db", "SELECT name FROM sqlite_master WHERE type = 'index'")
+    assert ("run_events_by_expiry",) in indexes
 
 
 async def test_newer_schema_refused(tmp_path: Path) -> None:
