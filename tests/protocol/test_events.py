@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 
 import pytest
 
@@ -14,6 +15,7 @@ from agentstream.protocol.events import (
     RunFinished,
     RunStarted,
     TextMessageChunk,
+    _quick_init,
     is_terminal,
     stamp,
 )
@@ -64,3 +66,45 @@ def test_event_types_name_every_event_class_by_its_wire_type() -> None:
     assert {e.type for e in SAMPLES} == set(EVENT_TYPES)
     for name, cls in EVENT_TYPES.items():
         assert cls.type == name
+
+
+@pytest.mark.parametrize("cls", [Event, *EVENT_TYPES.values()], ids=lambda c: c.__name__)
+def test_each_event_takes_its_fields_as_keywords_with_their_defaults(cls: type[Event]) -> None:
+    """The quick ``__init__`` asks for the dataclass's init fields, keyword-only, same defaults."""
+    params = inspect.signature(cls).parameters
+    fields = [f for f in dataclasses.fields(cls) if f.init]
+    assert list(params) == [f.name for f in fields]
+    for f in fields:
+        assert params[f.name].kind is inspect.Parameter.KEYWORD_ONLY
+        assert params[f.name].default == (
+            inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default
+        )
+
+
+@pytest.mark.parametrize("event", SAMPLES, ids=lambda e: e.type)
+def test_an_event_rebuilt_from_its_fields_equals_it(event: Event) -> None:
+    """Every field lands in its own slot, and the frame cache starts empty."""
+    values = {f.name: getattr(event, f.name) for f in dataclasses.fields(event) if f.init}
+    again = type(event)(**values)
+    assert again == event
+    assert again.frames is None
+    assert dataclasses.replace(event, seq=event.seq + 1).seq == event.seq + 1
+
+
+def test_an_event_refuses_a_missing_or_unknown_field() -> None:
+    """Arguments are checked as a dataclass checks them."""
+    with pytest.raises(TypeError, match="delta"):
+        TextMessageChunk()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="bogus"):
+        TextMessageChunk(delta="a", bogus=1)  # type: ignore[call-arg]
+
+
+def test_an_event_field_with_a_default_factory_is_refused() -> None:
+    """The quick ``__init__`` knows plain defaults only: such an event fails where it is made."""
+
+    @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+    class Listing(Event):
+        items: list[str] = dataclasses.field(default_factory=list)
+
+    with pytest.raises(TypeError, match="plain default"):
+        _quick_init(Listing)

@@ -106,6 +106,24 @@ def test_unsubscribe_stops_delivery() -> None:
     assert sink.events == [] and run.subscriber_count == 0
 
 
+class Broken(Sink):
+    def deliver(self, event: Event) -> None:
+        super().deliver(event)
+        raise RuntimeError("a subscriber's bug")
+
+
+def test_a_failing_subscriber_is_detached_and_the_others_still_get_the_event() -> None:
+    """A subscriber that raises is dropped; the watcher and the subscriber after it are served."""
+    run, watcher, broken, after = core(), Sink(), Broken(), Sink()
+    run.subscribe(broken)
+    run.subscribe(after)
+    run.watch(watcher)
+    run.publish(TextMessageChunk(delta="a"))
+    run.publish(TextMessageChunk(delta="b"))
+    assert broken.seqs == [1] and after.seqs == [1, 2] and watcher.seqs == [1, 2]
+    assert run.subscriber_count == 1
+
+
 def test_the_terminal_event_sets_the_state_and_is_delivered() -> None:
     """RUN_ERROR with code 'cancelled' ends the run cancelled; subscribers still get it."""
     run, sink = core(1), Sink()

@@ -106,8 +106,9 @@ class Gateway:
 
     async def websocket(self, ws: WebSocket) -> None:
         """Serve one socket from ``$connect`` to ``$disconnect``."""
+        offered = _offered(ws)
         try:
-            dialect = get_dialect(self._dialect_name(ws))
+            dialect = get_dialect(self._dialect_name(ws, offered))
         except UnknownDialect as exc:
             # Accept first: a close before accepting is an HTTP 403 with no reason for the client.
             await ws.accept()
@@ -127,13 +128,15 @@ class Gateway:
             await _deny(ws, refused)
             return
         try:
-            await self._serve(ws, dialect, who)
+            await self._serve(ws, dialect, who, offered)
         finally:
             self.dispatcher.limits.disconnect(ip, user)
 
-    async def _serve(self, ws: WebSocket, dialect: Dialect, who: Identity) -> None:
+    async def _serve(
+        self, ws: WebSocket, dialect: Dialect, who: Identity, offered: list[str]
+    ) -> None:
         # Echo the dialect when offered, else the bearer marker the token came with.
-        subprotocol = dialect.name if dialect.name in _offered(ws) else who.subprotocol
+        subprotocol = dialect.name if dialect.name in offered else who.subprotocol
         # A fresh identity is handed to the client on the upgrade, so it can reconnect as itself.
         headers = [(b"set-cookie", self._cookie(who, ws))] if who.fresh else None
         await ws.accept(subprotocol=subprotocol, headers=headers)
@@ -181,13 +184,13 @@ class Gateway:
         value = self.auth.cookies.sign(who.user)
         return set_cookie_header(value, secure=ws.scope.get("scheme") == "wss")
 
-    def _dialect_name(self, ws: WebSocket) -> str:
+    def _dialect_name(self, ws: WebSocket, offered: list[str]) -> str:
         wanted = ws.query_params.get("dialect")
         if wanted:
             return wanted
-        for offered in _offered(ws):
+        for protocol in offered:
             with contextlib.suppress(UnknownDialect):
-                return get_dialect(offered).name
+                return get_dialect(protocol).name
         return self.app.dialect
 
     async def _receive_loop(self, ws: WebSocket, conn: Connection) -> None:

@@ -159,6 +159,55 @@ EVENT_TYPES: dict[str, type[Event]] = {
 TERMINAL: tuple[type[Event], ...] = (RunFinished, RunError)
 
 
+def _quick_init(cls: type[Event]) -> None:
+    """Give ``cls`` an ``__init__`` that fills its slots through their descriptors.
+
+    A frozen dataclass's own ``__init__`` sets each field with ``object.__setattr__``, which
+    looks the name up in the class's MRO every time: a third of an event's cost on the per-token
+    path (0.72 against 0.46 µs for a ``TextMessageChunk``). This one takes the same keyword
+    arguments with the same defaults (every field of an event has a plain default or none), so
+    ``dataclasses.replace`` and every caller see no difference; instances stay frozen.
+    """
+    params: list[str] = []
+    body: list[str] = []
+    env: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        env[f"_set_{f.name}"] = _slot(cls, f.name).__set__
+        if f.default is not dataclasses.MISSING:
+            env[f"_d_{f.name}"] = f.default
+        elif f.default_factory is not dataclasses.MISSING or not f.init:
+            raise TypeError(f"{cls.__name__}.{f.name}: an event field needs a plain default")
+        if not f.init:
+            body.append(f"    _set_{f.name}(self, _d_{f.name})")
+            continue
+        params.append(f.name if f.default is dataclasses.MISSING else f"{f.name}=_d_{f.name}")
+        body.append(f"    _set_{f.name}(self, {f.name})")
+    namespace: dict[str, Any] = {}
+    source = f"def __init__(self, *, {', '.join(params)}) -> None:\n" + "\n".join(body) + "\n"
+    exec(source, env, namespace)  # noqa: S102
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__doc__ = cls.__init__.__doc__
+    cls.__init__ = init  # type: ignore[method-assign]
+
+
+def _slot(cls: type, name: str) -> Any:
+    """The member descriptor of slot ``name`` (defined on ``cls`` or a base)."""
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            return vars(klass)[name]
+    raise AttributeError(name)
+
+
+_EVENT_CLASSES: list[type[Event]] = [Event, *EVENT_TYPES.values()]
+for _cls in _EVENT_CLASSES:
+    _quick_init(_cls)
+
+_SET_RUN_ID = _slot(Event, "run_id").__set__
+_SET_SEQ = _slot(Event, "seq").__set__
+_SET_TS = _slot(Event, "ts").__set__
+
+
 def stamp(event: Event, *, run_id: str, seq: int, ts: float) -> Event:
     """Return ``event`` with its envelope filled in.
 
@@ -168,9 +217,9 @@ def stamp(event: Event, *, run_id: str, seq: int, ts: float) -> Event:
     """
     if event.seq:
         return dataclasses.replace(event, run_id=run_id, seq=seq, ts=ts)
-    object.__setattr__(event, "run_id", run_id)
-    object.__setattr__(event, "seq", seq)
-    object.__setattr__(event, "ts", ts)
+    _SET_RUN_ID(event, run_id)
+    _SET_SEQ(event, seq)
+    _SET_TS(event, ts)
     return event
 
 

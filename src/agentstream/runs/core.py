@@ -11,9 +11,9 @@ of a resume. :class:`agentstream.runs.run.Run` drives one of these from an async
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Protocol
 
@@ -36,8 +36,8 @@ class Subscriber(Protocol):
 
 
 def new_run_id() -> str:
-    """A fresh, unguessable run id."""
-    return "run_" + uuid.uuid4().hex
+    """A fresh, unguessable run id: 128 random bits in hex (a UUID object cost more to make)."""
+    return "run_" + os.urandom(16).hex()
 
 
 class RunCore:
@@ -67,6 +67,9 @@ class RunCore:
         self._subscribers: list[Subscriber] = []
         # Get every event but keep nobody's run alive (the store recorder): not counted.
         self._watchers: list[Subscriber] = []
+        # Watchers then subscribers, as publish hands them each event: rebuilt when they change
+        # (rarely), so the per-token path neither copies a list nor sees one change under it.
+        self._targets: tuple[Subscriber, ...] = ()
         self._seq = 0
         self._clock = clock
         self.started_at = clock()
@@ -86,7 +89,7 @@ class RunCore:
 
     def publish(self, event: Event) -> Event:
         """Stamp ``event``, keep it in the log and hand it to every subscriber."""
-        if self.finished:
+        if self.state is not RunState.RUNNING:  # finished (inline: the per-token path)
             logger.debug("run=%s | dropped %s after the end", self.id, event.type)
             return event
         self._seq += 1
@@ -98,8 +101,8 @@ class RunCore:
                 self.state = state
                 self._ended()
                 self._call_end_callbacks()
-        # Iterate a copy: a broken subscriber is removed inside the loop.
-        for subscriber in self._watchers + self._subscribers:
+        # A tuple: a broken subscriber is removed inside the loop.
+        for subscriber in self._targets:
             try:
                 subscriber.deliver(event)
             except Exception:  # one broken subscriber must not stop the run or the others
@@ -139,6 +142,7 @@ class RunCore:
             subscriber.deliver(event)
         if not self.finished and subscriber not in self._subscribers:
             self._subscribers.append(subscriber)
+            self._retarget()
         return len(missed)
 
     def watch(self, watcher: Subscriber) -> None:
@@ -148,6 +152,7 @@ class RunCore:
         """
         if not self.finished and watcher not in self._watchers:
             self._watchers.append(watcher)
+            self._retarget()
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         """Stop delivering to ``subscriber`` (or watcher)."""
@@ -155,6 +160,10 @@ class RunCore:
             self._subscribers.remove(subscriber)
         if subscriber in self._watchers:
             self._watchers.remove(subscriber)
+        self._retarget()
+
+    def _retarget(self) -> None:
+        self._targets = (*self._watchers, *self._subscribers)
 
     @property
     def subscriber_count(self) -> int:

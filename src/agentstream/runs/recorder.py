@@ -20,7 +20,6 @@ backoff; it never fails a run.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -251,7 +250,7 @@ def rows(events: list[Event], run_id: str = "") -> list[tuple[int, str]]:
             continue
         _flush_group(group, out, run_id)
         group, size = [], 0
-        _append_row(out, event, None, run_id)
+        _append_row(out, event, run_id)
     _flush_group(group, out, run_id)
     return out
 
@@ -263,19 +262,22 @@ def _joins(group: list[TextMessageChunk], event: TextMessageChunk, size: int) ->
 
 def _flush_group(group: list[TextMessageChunk], out: list[tuple[int, str]], run_id: str) -> None:
     if len(group) == 1:
-        _append_row(out, group[0], None, run_id)
+        _append_row(out, group[0], run_id)
     elif group:
-        # One copy for the whole group (merging pairwise would copy once per delta).
-        merged = dataclasses.replace(group[-1], delta="".join(e.delta for e in group))
-        parts = [[e.seq, len(e.delta), e.ts] for e in group]
-        _append_row(out, merged, parts, run_id)
+        # The last delta's frame with every delta's text: one dict, no merged event made.
+        last = group[-1]
+        frame = to_dict(last)
+        frame["delta"] = "".join([e.delta for e in group])
+        frame["parts"] = [(e.seq, len(e.delta), e.ts) for e in group]
+        _append_row(out, last, run_id, frame)
 
 
 def _append_row(
-    out: list[tuple[int, str]], event: Event, parts: list[list[Any]] | None, run_id: str
+    out: list[tuple[int, str]], event: Event, run_id: str, frame: dict[str, Any] | None = None
 ) -> None:
+    """Add ``event``'s row: its shared frame text, or ``frame`` (a merged row) encoded."""
     try:
-        text = encode(event) if parts is None else dumps({**to_dict(event), "parts": parts})
+        text = encode(event) if frame is None else dumps(frame)
     except (TypeError, ValueError):  # orjson.JSONEncodeError: skip it, keep recording
         logger.warning("run=%s seq=%d | event could not be encoded", run_id, event.seq)
         return

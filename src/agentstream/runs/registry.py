@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from typing import ClassVar
 
 from agentstream.errors import AgentstreamError
@@ -54,7 +55,9 @@ class RunRegistry:
         self.max_finished = max_finished
         self.max_active_per_user = max_active_per_user
         self._runs: dict[str, Run] = {}
-        self._ended_at: dict[str, float] = {}
+        # (monotonic end time, run id) in end order: pruned from the front in O(1). (A dict
+        # pruned from its front makes each lookup of its first key walk the deleted slots.)
+        self._ended_at: deque[tuple[float, str]] = deque()
         self._reapers: dict[str, asyncio.TimerHandle] = {}
         # Live run ids per owner, kept as runs start and end: the quota check and active() must
         # not walk every held run (a 1000-stream burst made that quadratic).
@@ -86,7 +89,7 @@ class RunRegistry:
             live.pop(run.id, None)
             if not live:
                 del self._live[run.owner]
-        self._ended_at[run.id] = time.monotonic()
+        self._ended_at.append((time.monotonic(), run.id))
         self._cancel_reaper(run.id)
 
     def get(self, run_id: str, user: str) -> Run | None:
@@ -121,13 +124,9 @@ class RunRegistry:
     def _prune(self) -> None:
         horizon = time.monotonic() - self.keep_finished
         ended_at = self._ended_at
-        # _ended_at is in end order, so the oldest finished runs come first. Look only at the
-        # front (never copy the whole dict: this runs once per run, with thousands kept).
-        while ended_at:
-            run_id, ended = next(iter(ended_at.items()))
-            if ended >= horizon and len(ended_at) <= self.max_finished:
-                break
-            del ended_at[run_id]
+        # Oldest first: look only at the front (this runs once per run, with thousands kept).
+        while ended_at and (ended_at[0][0] < horizon or len(ended_at) > self.max_finished):
+            _, run_id = ended_at.popleft()
             self._runs.pop(run_id, None)
 
     def active(self) -> list[Run]:

@@ -83,7 +83,7 @@ class Run(RunCore):
                     if self.cancel_asked:
                         break
                     self.publish(event)
-                    if self.finished:
+                    if self.state is not RunState.RUNNING:  # finished (inline: per token)
                         break
         except asyncio.CancelledError:
             pass
