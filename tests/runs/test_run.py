@@ -4,6 +4,8 @@ events. No test here depends on how long a sleep lasts: producers wait on gates 
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from collections.abc import AsyncIterator
 from typing import ClassVar
 
@@ -252,3 +254,29 @@ async def test_a_producer_cancelled_while_waiting_still_ends_the_run() -> None:
     assert run.cancel("stop", grace=0.01)
     await asyncio.wait_for(run.wait(), 5)
     assert run.state is RunState.CANCELLED and sink.events[-1].type == "RUN_ERROR"
+
+
+class Watcher(Sink):
+    """Refers back to its run, as the store recorder's watcher does."""
+
+    def __init__(self, run: Run) -> None:
+        super().__init__()
+        self.run = run
+
+
+async def test_an_ended_run_lets_go_of_its_listeners_and_is_freed_without_the_collector() -> None:
+    """Once its task ends a run drops subscribers and watchers: no cycle outlives it in memory."""
+    gc.disable()
+    try:
+        run, sink = Run(owner="u"), Sink()
+        watcher = Watcher(run)
+        run.watch(watcher)
+        run.subscribe(sink)
+        await run.start(words(3))  # type: ignore[arg-type]
+        assert sink.seqs == watcher.seqs == [1, 2, 3, 4, 5]
+        assert run.subscriber_count == 0
+        freed = weakref.ref(run)
+        del run, watcher
+        assert freed() is None
+    finally:
+        gc.enable()

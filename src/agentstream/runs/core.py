@@ -162,6 +162,13 @@ class RunCore:
             self._watchers.remove(subscriber)
         self._retarget()
 
+    def release_subscribers(self) -> None:
+        """Drop every subscriber and watcher of an ended run (nothing more will be published)."""
+        if self.finished:
+            self._subscribers.clear()
+            self._watchers.clear()
+            self._retarget()
+
     def _retarget(self) -> None:
         self._targets = (*self._watchers, *self._subscribers)
 

@@ -62,7 +62,13 @@ class Run(RunCore):
         return self._task
 
     async def _drive(self, producer: Producer) -> None:
-        await Stepper(self._produce(producer), on_suspend=self._flush_subscribers)
+        try:
+            await Stepper(self._produce(producer), on_suspend=self._flush_subscribers)
+        finally:
+            # Its last events are out: let go of subscribers and watchers. The recorder's
+            # watcher refers back to the run, and that cycle kept every finished run (and its
+            # log) in memory until a full collection, long after the registry dropped it.
+            self.release_subscribers()
 
     def _flush_subscribers(self) -> None:
         """The producer is about to wait: let subscribers write what it published meanwhile."""
