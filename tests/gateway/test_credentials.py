@@ -42,6 +42,29 @@ def test_credentials_are_read_from_cookie_header_subprotocols_and_query() -> Non
     assert basic.bearer is None and basic.cookie is None
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [],
+        [(b"cookie", b"a=1"), (b"cookie", f"{COOKIE}=v2; b=2".encode())],
+        [(b"cookie", f"{COOKIE}=old".encode()), (b"cookie", f"{COOKIE}=new".encode())],
+        [(b"authorization", b"Bearer first"), (b"authorization", b"Bearer second")],
+        [(b"sec-websocket-protocol", b" x , ,y"), (b"sec-websocket-protocol", b"z")],
+        [(b"authorization", b"bearer  spaced ")],
+    ],
+)
+def test_credentials_read_headers_as_starlette_does(headers: list[tuple[bytes, bytes]]) -> None:
+    """Repeated, split and missing headers give what Starlette's own Headers and cookies give."""
+    conn = HTTPConnection({"type": "websocket", "headers": headers, "query_string": b""})
+    got = credentials_of(conn)
+    reference = HTTPConnection({"type": "websocket", "headers": headers, "query_string": b""})
+    scheme, _, bearer = reference.headers.get("authorization", "").partition(" ")
+    offered = reference.headers.get("sec-websocket-protocol", "")
+    assert got.cookie == reference.cookies.get(COOKIE)
+    assert got.bearer == (bearer.strip() or None if scheme.lower() == "bearer" else None)
+    assert list(got.subprotocols) == [p.strip() for p in offered.split(",") if p.strip()]
+
+
 async def test_the_page_sets_an_httponly_samesite_cookie_that_sockets_accept(
     live: LiveServer,
 ) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +106,8 @@ class Gateway:
 
     async def websocket(self, ws: WebSocket) -> None:
         """Serve one socket from ``$connect`` to ``$disconnect``."""
-        offered = _offered(ws)
+        credentials = credentials_of(ws)
+        offered = credentials.subprotocols
         try:
             dialect = get_dialect(self._dialect_name(ws, offered))
         except UnknownDialect as exc:
@@ -115,7 +116,7 @@ class Gateway:
             await ws.close(code=1008, reason=str(exc)[:120])
             return
         try:
-            who = identify(credentials_of(ws), self.auth)
+            who = identify(credentials, self.auth)
         except (Unauthenticated, Forbidden, BadIdentity) as exc:
             logger.info("connection refused: %s", exc.code)  # never the token
             await _deny(ws, str(exc), exc.code, exc.http_status)
@@ -133,7 +134,7 @@ class Gateway:
             self.dispatcher.limits.disconnect(ip, user)
 
     async def _serve(
-        self, ws: WebSocket, dialect: Dialect, who: Identity, offered: list[str]
+        self, ws: WebSocket, dialect: Dialect, who: Identity, offered: Sequence[str]
     ) -> None:
         # Echo the dialect when offered, else the bearer marker the token came with.
         subprotocol = dialect.name if dialect.name in offered else who.subprotocol
@@ -184,7 +185,7 @@ class Gateway:
         value = self.auth.cookies.sign(who.user)
         return set_cookie_header(value, secure=ws.scope.get("scheme") == "wss")
 
-    def _dialect_name(self, ws: WebSocket, offered: list[str]) -> str:
+    def _dialect_name(self, ws: WebSocket, offered: Sequence[str]) -> str:
         wanted = ws.query_params.get("dialect")
         if wanted:
             return wanted
@@ -329,11 +330,6 @@ def _merge_waiting(ws: WebSocket, default: bool) -> bool:
     if wanted in ("auto", "off"):
         return wanted == "auto"
     return default
-
-
-def _offered(ws: WebSocket) -> list[str]:
-    header = ws.headers.get("sec-websocket-protocol", "")
-    return [p.strip() for p in header.split(",") if p.strip()]
 
 
 async def _deny(

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Protocol, cast
 
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentstream.gateway.identity import AuthConfig, Credentials, fresh_anonymous, identify
@@ -39,13 +39,26 @@ class HoldsAuth(Protocol):
         """The server's auth config."""
 
 
+# The headers credentials come in (ASGI names are lower-case).
+_CREDENTIAL_HEADERS = frozenset((b"authorization", b"sec-websocket-protocol"))
+
+
 def credentials_of(connection: HTTPConnection) -> Credentials:
     """What ``connection`` (an HTTP request or a WebSocket handshake) presents."""
-    authorization = connection.headers.get("authorization", "")
-    scheme, _, bearer = authorization.partition(" ")
-    offered = connection.headers.get("sec-websocket-protocol", "")
+    # One pass over the raw headers, the first of each name winning and every Cookie header
+    # merged, as in Starlette: looking each up there raised and caught a KeyError for every
+    # header a client did not send, on every socket opened.
+    found: dict[bytes, bytes] = {}
+    cookies: dict[str, str] = {}
+    for key, value in connection.scope.get("headers", ()):
+        if key == b"cookie":
+            cookies.update(cookie_parser(value.decode("latin-1")))
+        elif key in _CREDENTIAL_HEADERS and key not in found:
+            found[key] = value
+    scheme, _, bearer = found.get(b"authorization", b"").decode("latin-1").partition(" ")
+    offered = found.get(b"sec-websocket-protocol", b"").decode("latin-1")
     return Credentials(
-        cookie=connection.cookies.get(COOKIE),
+        cookie=cookies.get(COOKIE),
         bearer=bearer.strip() or None if scheme.lower() == "bearer" else None,
         subprotocols=tuple(p.strip() for p in offered.split(",") if p.strip()),
         query_token=connection.query_params.get(TOKEN_PARAM) or None,
