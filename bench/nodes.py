@@ -147,8 +147,15 @@ async def one_client(start: int, read: int, n: int, pause: float, lat: list[floa
         if read == start:
             return await read_run(ws, lat)
         first = orjson.loads(await ws.recv())
+        # The identity the first node handed out on the upgrade: only the run's owner may
+        # resume it, and every node of the cluster checks the cookie with the shared secret.
+        response = ws.response
+        cookie = response.headers.get("set-cookie", "").split(";")[0] if response else ""
     resume = {"action": "resume", "runId": first["runId"], "lastSeq": first["seq"]}
-    async with websockets.connect(f"ws://127.0.0.1:{read}/ws", compression=None) as ws:
+    follow = websockets.connect(
+        f"ws://127.0.0.1:{read}/ws", compression=None, additional_headers={"Cookie": cookie}
+    )
+    async with follow as ws:
         await ws.send(orjson.dumps(resume).decode())
         return 1 + await read_run(ws, lat)
 
