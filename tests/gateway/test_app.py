@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
+from agentstream.gateway import tuning
 from agentstream.gateway.settings import MAX_MESSAGE_BYTES, Settings
 from tests.conftest import LiveServer, recv_json, recv_run, serve
 from tests.gateway.test_streams import counting_app, start
@@ -185,3 +187,29 @@ async def test_a_websocket_on_a_path_the_app_does_not_serve_is_refused() -> None
             async with websockets.connect(live.ws.replace("/ws", "/nope")):
                 pass
     assert refused.value.response.status_code == 403
+
+
+async def test_the_whole_heap_is_collected_once_the_last_run_ends(
+    live: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tuned server runs its full collection when it goes idle, not in the middle of streams."""
+    monkeypatch.setattr(tuning, "_tuned", True)
+    monkeypatch.setattr(tuning, "IDLE_COLLECT_AFTER", 0)
+    full: list[int] = []
+
+    def record(phase: str, info: dict[str, Any]) -> None:
+        if phase == "stop" and info["generation"] == 2:
+            full.append(1)
+
+    gc.callbacks.append(record)
+    try:
+        async with websockets.connect(live.ws, additional_headers=as_user(live, "u")) as ws:
+            await ws.send(start(n=5, pause=0))
+            await recv_run(ws)
+            for _ in range(200):  # the collection runs on the server's loop right after the end
+                if full:
+                    break
+                await asyncio.sleep(0.01)
+    finally:
+        gc.callbacks.remove(record)
+    assert full

@@ -42,3 +42,27 @@ def test_the_environment_can_turn_it_off(fresh: None, monkeypatch: pytest.Monkey
     gc.set_threshold(*tuning.DEFAULT_THRESHOLD)
     assert tuning.tune_gc() is False
     assert gc.get_threshold() == tuning.DEFAULT_THRESHOLD
+
+
+def _middle_collections(n: int) -> None:
+    """Run ``n`` middle-generation collections (each counts towards the next full one)."""
+    for _ in range(n):
+        gc.collect(1)
+
+
+def test_an_idle_server_collects_the_whole_heap_once_enough_has_piled_up(fresh: None) -> None:
+    """collect_if_idle runs a full collection after ``after`` middle ones, and not before."""
+    gc.set_threshold(*tuning.DEFAULT_THRESHOLD)
+    tuning.tune_gc()
+    gc.collect()  # the count of middle collections starts at 0
+    _middle_collections(2)
+    assert tuning.collect_if_idle(after=3) is False
+    _middle_collections(1)
+    assert tuning.collect_if_idle(after=3) is True
+    assert gc.get_count()[2] == 0  # a full collection resets it
+
+
+def test_an_untuned_process_is_left_to_the_interpreter(fresh: None) -> None:
+    """Without tune_gc (an app that manages the collector itself), nothing is collected."""
+    _middle_collections(5)
+    assert tuning.collect_if_idle(after=1) is False

@@ -234,3 +234,15 @@ async def test_a_run_that_ends_frees_its_place_in_the_quota() -> None:
     await run.wait()
     registry.check_quota("u")
     assert registry.active() == []
+
+
+async def test_idle_callbacks_run_when_the_last_live_run_ends() -> None:
+    """on_idle fires once the process holds no live run, not while any run still streams."""
+    registry, idle = RunRegistry(), []
+    registry.on_idle(lambda: idle.append(len(registry.active())))
+    first = registry.add(Run(owner="alice"))
+    second = registry.add(Run(owner="bob"))
+    first.publish(RunError(message="stop", code="cancelled"))
+    assert idle == []
+    second.publish(RunError(message="stop", code="cancelled"))
+    assert idle == [0]

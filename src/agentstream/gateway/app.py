@@ -9,6 +9,7 @@ closes the socket with 1009 (message too big), as API Gateway does.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -59,7 +60,7 @@ from agentstream.gateway.origins import (
 )
 from agentstream.gateway.routes import AgentApp
 from agentstream.gateway.settings import Settings
-from agentstream.gateway.tuning import tune_gc
+from agentstream.gateway.tuning import collect_if_idle, tune_gc
 from agentstream.protocol.dialects import Dialect, UnknownDialect, get_dialect
 from agentstream.runs.registry import RunRegistry
 
@@ -424,6 +425,14 @@ def _lifespan(gateway: Gateway) -> Any:
             gateway.services.store = store
         gateway.auth = await build_auth(gateway.settings, store)
         tune_gc()  # once per process: see gateway/tuning.py for the measurements
+        # Full collections when the last live run ends, not in the middle of streams (after
+        # that run's step: its last frames go out first).
+        loop = asyncio.get_running_loop()
+
+        def idle() -> None:
+            loop.call_soon(collect_if_idle)
+
+        gateway.runs.on_idle(idle)
         from agentstream.cluster.remote import join
 
         remote = gateway.dispatcher.remote = await join(store, gateway.runs)

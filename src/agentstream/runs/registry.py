@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import ClassVar
 
 from agentstream.errors import AgentstreamError
@@ -62,6 +63,7 @@ class RunRegistry:
         # Live run ids per owner, kept as runs start and end: the quota check and active() must
         # not walk every held run (a 1000-stream burst made that quadratic).
         self._live: dict[str, dict[str, Run]] = {}
+        self._idle_callbacks: list[Callable[[], None]] = []
 
     def check_quota(self, user: str) -> None:
         """Raise TooManyRuns when ``user`` may not start another run now."""
@@ -83,6 +85,10 @@ class RunRegistry:
             run.on_end(self._ended)
         return run
 
+    def on_idle(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` each time the last live run ends (from inside that run's end)."""
+        self._idle_callbacks.append(callback)
+
     def _ended(self, run: RunCore) -> None:
         live = self._live.get(run.owner)
         if live is not None:
@@ -91,6 +97,12 @@ class RunRegistry:
                 del self._live[run.owner]
         self._ended_at.append((time.monotonic(), run.id))
         self._cancel_reaper(run.id)
+        if not self._live:
+            for callback in self._idle_callbacks:
+                try:
+                    callback()
+                except Exception:  # an observer's bug must not stop the run's end
+                    logger.exception("run=%s | an idle callback failed", run.id)
 
     def get(self, run_id: str, user: str) -> Run | None:
         """The run ``run_id`` if ``user`` owns it, else None (unknown and foreign look alike)."""
