@@ -164,7 +164,7 @@ def _quick_init(cls: type[Event]) -> None:
 
     A frozen dataclass's own ``__init__`` sets each field with ``object.__setattr__``, which
     looks the name up in the class's MRO every time: a third of an event's cost on the per-token
-    path (0.72 against 0.46 µs for a ``TextMessageChunk``). This one takes the same keyword
+    path (0.72 against 0.51 µs for a ``TextMessageChunk``). This one takes the same keyword
     arguments with the same defaults (every field of an event has a plain default or none), so
     ``dataclasses.replace`` and every caller see no difference; instances stay frozen.
     """
@@ -202,6 +202,7 @@ def _slot(cls: type, name: str) -> Any:
 _EVENT_CLASSES: list[type[Event]] = [Event, *EVENT_TYPES.values()]
 for _cls in _EVENT_CLASSES:
     _quick_init(_cls)
+del _cls
 
 _SET_RUN_ID = _slot(Event, "run_id").__set__
 _SET_SEQ = _slot(Event, "seq").__set__
