@@ -172,7 +172,8 @@ def _quick_init(cls: type[Event]) -> None:
     body: list[str] = []
     env: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
-        env[f"_set_{f.name}"] = _slot(cls, f.name).__set__
+        # On a slotted class the attribute is the slot's member descriptor (``__set__`` fills it).
+        env[f"_set_{f.name}"] = getattr(cls, f.name).__set__
         if f.default is not dataclasses.MISSING:
             env[f"_d_{f.name}"] = f.default
         elif f.default_factory is not dataclasses.MISSING or not f.init:
@@ -191,22 +192,14 @@ def _quick_init(cls: type[Event]) -> None:
     cls.__init__ = init  # type: ignore[method-assign]
 
 
-def _slot(cls: type, name: str) -> Any:
-    """The member descriptor of slot ``name`` (defined on ``cls`` or a base)."""
-    for klass in cls.__mro__:
-        if name in vars(klass):
-            return vars(klass)[name]
-    raise AttributeError(name)
-
-
 _EVENT_CLASSES: list[type[Event]] = [Event, *EVENT_TYPES.values()]
 for _cls in _EVENT_CLASSES:
     _quick_init(_cls)
 del _cls
 
-_SET_RUN_ID = _slot(Event, "run_id").__set__
-_SET_SEQ = _slot(Event, "seq").__set__
-_SET_TS = _slot(Event, "ts").__set__
+_SET_RUN_ID = vars(Event)["run_id"].__set__
+_SET_SEQ = vars(Event)["seq"].__set__
+_SET_TS = vars(Event)["ts"].__set__
 
 
 def stamp(event: Event, *, run_id: str, seq: int, ts: float) -> Event:
